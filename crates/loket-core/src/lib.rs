@@ -1,1 +1,14 @@
-//! loket-core
+//! Domain types and rules of Loket. No I/O: everything here is plain data and pure functions,
+//! so the rules can be tested exhaustively and reused by every store and adapter.
+
+pub mod conversation;
+pub mod ids;
+pub mod role;
+pub mod tenant;
+
+pub use conversation::{
+    Channel, ConversationState, DeliveryState, Direction, Priority, TransitionError,
+};
+pub use ids::{Email, ParseError, TenantCode};
+pub use role::Role;
+pub use tenant::TenantKind;
