@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod conversation;
 pub mod ids;
 pub mod role;
+pub mod sla;
 pub mod tenant;
 
 pub use conversation::{
