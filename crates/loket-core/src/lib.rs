@@ -6,6 +6,7 @@ pub mod conversation;
 pub mod ids;
 pub mod role;
 pub mod sla;
+pub mod template;
 pub mod tenant;
 
 pub use conversation::{
