@@ -1,6 +1,7 @@
 //! Domain types and rules of Loket. No I/O: everything here is plain data and pure functions,
 //! so the rules can be tested exhaustively and reused by every store and adapter.
 
+pub mod assignment;
 pub mod calendar;
 pub mod conversation;
 pub mod ids;
