@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod calendar;
 pub mod conversation;
+pub mod erlang;
 pub mod ids;
 pub mod role;
 pub mod sla;
