@@ -1,0 +1,320 @@
+//! Sentiment cues: the Pattern lexicon with negation and intensifiers, emoji and the
+//! phrases of webcare ("schandalig", "top geregeld"). The cues become dense features of a
+//! small model trained with the topic model, so their weights come from data.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Polarity of a message.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Sentiment {
+    Negatief,
+    Neutraal,
+    Positief,
+}
+
+impl Sentiment {
+    pub const ALL: [Sentiment; 3] = [
+        Sentiment::Negatief,
+        Sentiment::Neutraal,
+        Sentiment::Positief,
+    ];
+
+    /// The label as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Negatief => "negatief",
+            Sentiment::Neutraal => "neutraal",
+            Sentiment::Positief => "positief",
+        }
+    }
+
+    /// Parse a JSON label.
+    pub fn parse(s: &str) -> Option<Sentiment> {
+        Sentiment::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+const SENTIMENT_TSV: &str = include_str!("../data/sentiment.tsv");
+
+const NEGATORS: &[&str] = &[
+    "niet", "geen", "nooit", "niks", "niets", "not", "no", "never", "nie", "zonder", "nergens",
+];
+const INTENSIFIERS: &[&str] = &[
+    "heel",
+    "erg",
+    "zeer",
+    "super",
+    "echt",
+    "ontzettend",
+    "enorm",
+    "zo",
+    "totaal",
+    "hartstikke",
+    "bijzonder",
+    "vreselijk",
+    "really",
+    "very",
+    "so",
+    "extreem",
+    "compleet",
+    "helemaal",
+    "ronduit",
+];
+
+/// Webcare words with a clear polarity that the adjective lexicon misses (folded).
+const PHRASES: &[(&str, f32)] = &[
+    ("schandalig", -1.0),
+    ("belachelijk", -1.0),
+    ("bizar", -0.8),
+    ("waardeloos", -1.0),
+    ("onacceptabel", -1.0),
+    ("frustrerend", -0.8),
+    ("irritant", -0.7),
+    ("ergerlijk", -0.8),
+    ("ergernis", -0.7),
+    ("boos", -0.8),
+    ("woedend", -1.0),
+    ("zat", -0.4),
+    ("klaar", -0.2),
+    ("chaos", -0.7),
+    ("kapot", -0.4),
+    ("stuk", -0.3),
+    ("vies", -0.6),
+    ("smerig", -0.8),
+    ("stinkt", -0.6),
+    ("stank", -0.5),
+    ("gevaarlijk", -0.6),
+    ("levensgevaarlijk", -0.9),
+    ("alweer", -0.5),
+    ("weer", -0.2),
+    ("nog", -0.1),
+    ("steeds", -0.3),
+    ("weken", -0.3),
+    ("maanden", -0.3),
+    ("niemand", -0.5),
+    ("nooit", -0.4),
+    ("overlast", -0.5),
+    ("klacht", -0.4),
+    ("teleurgesteld", -0.9),
+    ("teleurstellend", -0.9),
+    ("slecht", -0.8),
+    ("beroerd", -0.8),
+    ("jammer", -0.5),
+    ("helaas", -0.4),
+    ("bang", -0.6),
+    ("angst", -0.5),
+    ("onveilig", -0.7),
+    ("zorgen", -0.4),
+    ("lastig", -0.4),
+    ("gedoe", -0.5),
+    ("ellende", -0.8),
+    ("drama", -0.7),
+    ("snap", -0.2),
+    ("ridiculous", -1.0),
+    ("terrible", -1.0),
+    ("unacceptable", -1.0),
+    ("annoying", -0.7),
+    ("disappointed", -0.9),
+    ("broken", -0.4),
+    ("dirty", -0.6),
+    ("dangerous", -0.6),
+    ("kotu", -0.8),
+    ("rezalet", -1.0),
+    ("maalesef", -0.5),
+    ("skandal", -1.0),
+    ("niestety", -0.5),
+    ("bedankt", 0.9),
+    ("dank", 0.8),
+    ("dankjewel", 0.9),
+    ("dankuwel", 0.9),
+    ("bedank", 0.8),
+    ("compliment", 1.0),
+    ("complimenten", 1.0),
+    ("pluim", 1.0),
+    ("chapeau", 1.0),
+    ("top", 0.8),
+    ("super", 0.6),
+    ("supervet", 1.0),
+    ("fijn", 0.8),
+    ("netjes", 0.8),
+    ("keurig", 0.9),
+    ("snel", 0.4),
+    ("blij", 0.9),
+    ("mooi", 0.7),
+    ("leuk", 0.8),
+    ("prachtig", 1.0),
+    ("geweldig", 1.0),
+    ("fantastisch", 1.0),
+    ("tevreden", 0.8),
+    ("goed", 0.5),
+    ("geregeld", 0.3),
+    ("opgelost", 0.6),
+    ("vriendelijk", 0.8),
+    ("behulpzaam", 0.9),
+    ("hulde", 1.0),
+    ("fan", 0.8),
+    ("thanks", 0.9),
+    ("thank", 0.9),
+    ("great", 0.9),
+    ("good", 0.5),
+    ("excellent", 1.0),
+    ("tesekkurler", 0.9),
+    ("tesekkur", 0.9),
+    ("dziekuje", 0.9),
+    ("danki", 0.9),
+    ("tige", 0.3),
+];
+
+/// Emoji and emoticons with polarity.
+const EMOJI: &[(char, f32)] = &[
+    ('😡', -1.0),
+    ('🤬', -1.0),
+    ('😠', -1.0),
+    ('😤', -0.8),
+    ('🙄', -0.7),
+    ('🙃', -0.5),
+    ('👎', -1.0),
+    ('😞', -0.8),
+    ('😢', -0.7),
+    ('😭', -0.7),
+    ('😩', -0.8),
+    ('😫', -0.8),
+    ('🤦', -0.8),
+    ('💩', -0.6),
+    ('😒', -0.7),
+    ('😬', -0.4),
+    ('😱', -0.6),
+    ('👍', 0.9),
+    ('😊', 0.9),
+    ('🙂', 0.6),
+    ('😀', 0.8),
+    ('😃', 0.8),
+    ('😄', 0.8),
+    ('😁', 0.8),
+    ('🙏', 0.6),
+    ('❤', 1.0),
+    ('💚', 1.0),
+    ('💙', 1.0),
+    ('💪', 0.8),
+    ('👏', 1.0),
+    ('🎉', 1.0),
+    ('😍', 1.0),
+    ('🥰', 1.0),
+    ('🌳', 0.5),
+    ('🌷', 0.5),
+    ('🌸', 0.5),
+    ('☀', 0.4),
+    ('✨', 0.6),
+    ('🎨', 0.5),
+    ('📚', 0.4),
+    ('🥳', 1.0),
+    ('😎', 0.6),
+];
+
+/// Lexicon of polarities by folded form.
+pub(crate) struct Lexicon {
+    words: HashMap<String, f32>,
+}
+
+/// Dense sentiment cues of one message.
+#[derive(Default, Debug, Clone, Copy)]
+pub(crate) struct Cues {
+    pub pos: f32,
+    pub neg: f32,
+    pub emoji_pos: f32,
+    pub emoji_neg: f32,
+    pub exclaim: f32,
+    pub question: f32,
+}
+
+impl Lexicon {
+    pub(crate) fn new() -> Lexicon {
+        let mut words: HashMap<String, f32> = SENTIMENT_TSV
+            .lines()
+            .filter_map(|l| {
+                let (w, p) = l.split_once('\t')?;
+                Some((crate::normalize::fold_plain(w), p.parse().ok()?))
+            })
+            .collect();
+        for &(w, p) in PHRASES {
+            words.insert(w.to_string(), p);
+        }
+        Lexicon { words }
+    }
+
+    /// Cues from the folded tokens and the raw text (emoji, punctuation).
+    pub(crate) fn cues(&self, folded: &str, raw: &str) -> Cues {
+        let mut c = Cues::default();
+        let mut negate_left = 0u8;
+        let mut boost = 1.0f32;
+        for t in folded.split(' ') {
+            if t.is_empty() {
+                continue;
+            }
+            if NEGATORS.contains(&t) {
+                negate_left = 3;
+                continue;
+            }
+            if INTENSIFIERS.contains(&t) {
+                boost = 1.5;
+                continue;
+            }
+            if let Some(&p) = self.words.get(t) {
+                let mut v = p * boost;
+                if negate_left > 0 {
+                    v = -v * 0.8;
+                }
+                if v > 0.0 {
+                    c.pos += v;
+                } else {
+                    c.neg -= v;
+                }
+                negate_left = 0;
+            }
+            boost = 1.0;
+            negate_left = negate_left.saturating_sub(1);
+        }
+        for ch in raw.chars() {
+            if ch.is_ascii() {
+                match ch {
+                    '!' => c.exclaim += 1.0,
+                    '?' => c.question += 1.0,
+                    _ => {}
+                }
+                continue;
+            }
+            if let Some(&(_, p)) = EMOJI.iter().find(|(e, _)| *e == ch) {
+                if p > 0.0 {
+                    c.emoji_pos += p;
+                } else {
+                    c.emoji_neg -= p;
+                }
+            }
+        }
+        if raw.contains(":(") || raw.contains(":-(") {
+            c.emoji_neg += 1.0;
+        }
+        if raw.contains(":)") || raw.contains(":-)") || raw.contains(";)") {
+            c.emoji_pos += 1.0;
+        }
+        c
+    }
+}
+
+impl Cues {
+    /// Squashed dense features, appended after the sparse vocabulary.
+    pub(crate) fn features(&self, base: u32) -> [(u32, f32); 7] {
+        let sq = |x: f32| x / (1.0 + x);
+        [
+            (base, sq(self.pos)),
+            (base + 1, sq(self.neg)),
+            (base + 2, sq(self.emoji_pos)),
+            (base + 3, sq(self.emoji_neg)),
+            (base + 4, sq(self.exclaim)),
+            (base + 5, sq(self.question)),
+            (base + 6, sq(self.pos) - sq(self.neg)),
+        ]
+    }
+}

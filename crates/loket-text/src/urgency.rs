@@ -1,0 +1,521 @@
+//! Urgency (spoed): danger to people or property now. Recall matters more than precision,
+//! so the rules are broad; each rule names the words that fired it as evidence.
+
+use crate::normalize::Folded;
+
+/// A rule fires when every group has a token starting with one of its prefixes.
+struct Rule {
+    groups: &'static [&'static [&'static str]],
+}
+
+const RULES: &[Rule] = &[
+    // gas, fire, smoke, explosions
+    Rule {
+        groups: &[&[
+            "gaslucht",
+            "gaslek",
+            "gasgeur",
+            "lekkage gas",
+            "koolmonoxide",
+            "co-melder",
+            "co melder",
+        ]],
+    },
+    Rule {
+        groups: &[
+            &["gas"],
+            &["ruik", "rook", "lucht", "stinkt", "lek ", "geur", "smell"],
+        ],
+    },
+    Rule {
+        groups: &[&[
+            "brand",
+            "vlammen",
+            "vlam",
+            "rookontwikkeling",
+            "rookwolk",
+            "fire",
+            "yangin",
+            "pozar",
+            "brandlucht",
+            "vuur ",
+            "in de fik",
+            "fikkie",
+        ]],
+    },
+    Rule {
+        groups: &[
+            &["rook"],
+            &[
+                "komt", "uit ", "dak", "woning", "huis", "ramen", "veel", "zwarte",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[&["ontploff", "explosie", "knal", "explosion"]],
+    },
+    Rule {
+        groups: &[&[
+            "vonk",
+            "kortsluiting",
+            "stroomdraad",
+            "stroomkabel",
+            "hoogspanning",
+            "elektriciteitskabel",
+            "live wire",
+            "onder stroom",
+            "onder spanning",
+        ]],
+    },
+    Rule {
+        groups: &[
+            &["kabel", "draad", "draden", "kabels"],
+            &[
+                "hangt",
+                "hangen",
+                "ligt",
+                "liggen",
+                "los",
+                "bloot",
+                "straat",
+                "weg ",
+                "naar beneden",
+            ],
+        ],
+    },
+    // trees, storm damage, falling objects
+    Rule {
+        groups: &[
+            &["boom", "bomen", "tak", "takken", "tree"],
+            &[
+                "omgewaaid",
+                "omgevallen",
+                "gevallen",
+                "afgebroken",
+                "afgescheurd",
+                "gescheurd",
+                "ligt",
+                "liggen",
+                "valt",
+                "vallen",
+                "dreigt",
+                "hangt",
+                "hangen",
+                "over de weg",
+                "op de weg",
+                "fallen",
+                "blokk",
+                "versperr",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["storm", "stormschade", "windstoot"],
+            &[
+                "los", "dak", "valt", "gevallen", "schade", "hangt", "klapper", "waait", "brokken",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &[
+                "instort",
+                "ingestort",
+                "instortingsgevaar",
+                "verzakt",
+                "scheur",
+            ],
+            &["gevel", "muur", "dak", "brug", "balkon", "huis", "gebouw"],
+        ],
+    },
+    Rule {
+        groups: &[&[
+            "hangt los",
+            "hangen los",
+            "los te klapper",
+            "dreigt te vallen",
+            "valt bijna",
+            "naar beneden",
+        ]],
+    },
+    // water
+    Rule {
+        groups: &[
+            &[
+                "overstrom",
+                "overstroomd",
+                "ondergelopen",
+                "onderlopen",
+                "loopt onder",
+                "blank ",
+                "flood",
+                "wateroverlast",
+            ],
+            &[
+                "huis",
+                "kelder",
+                "woning",
+                "straat",
+                "weg ",
+                "tunnel",
+                "water",
+                "binnen",
+                "staat",
+                "loopt",
+                "meter",
+                "cm",
+                "centimeter",
+                "tot ",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["water"],
+            &["staat", "stroomt", "komt"],
+            &[
+                "huis",
+                "kelder",
+                "woning",
+                "binnen",
+                "woonkamer",
+                "knie",
+                "enkels",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["dijk", "kade"],
+            &[
+                "lek ",
+                "doorbraak",
+                "doorgebroken",
+                "kwel",
+                "overloop",
+                "breuk",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[&[
+            "hoofdleiding",
+            "waterleiding",
+            "leiding gesprongen",
+            "gesprongen",
+        ]],
+    },
+    // people in danger
+    Rule {
+        groups: &[
+            &[
+                "vermist",
+                "kwijt",
+                "zoek",
+                "weggelopen",
+                "missing",
+                "kayip",
+                "zaginion",
+            ],
+            &[
+                "kind",
+                "kinderen",
+                "zoon",
+                "dochter",
+                "jongen",
+                "meisje",
+                "kleuter",
+                "peuter",
+                "opa",
+                "oma",
+                "dementerend",
+                "dement",
+                "vader",
+                "moeder",
+                "child",
+                "cocuk",
+                "dziecko",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[&[
+            "onwel",
+            "bewusteloos",
+            "reanim",
+            "ambulance",
+            "112",
+            "gewond",
+            "bloedt",
+            "bloed",
+            "hartaanval",
+            "gevallen en",
+            "kan niet opstaan",
+            "ligt op straat",
+            "ligt op de grond",
+            "in nood",
+            "nood ",
+            "zelfmoord",
+            "suicid",
+            "zichzelf iets",
+            "levensgevaar",
+            "verdrinkt",
+            "verdrinken",
+            "te water",
+            "in het water gevallen",
+        ]],
+    },
+    Rule {
+        groups: &[
+            &[
+                "kind",
+                "kinderen",
+                "peuter",
+                "iemand",
+                "man ",
+                "vrouw",
+                "fietser",
+                "motorrijder",
+                "voetganger",
+                "oudere",
+                "bejaarde",
+                "moeder",
+                "vader",
+                "rollator",
+            ],
+            &[
+                "bijna",
+                "aangereden",
+                "onderuit",
+                "gevallen",
+                "ingevallen",
+                "gewond",
+                "geschept",
+                "klem",
+                "vast ",
+                "valt",
+                "vallen",
+                "raakt",
+                "struikel",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["dakloze", "zwerver", "iemand", "man ", "vrouw"],
+            &["ligt", "slaapt", "buiten"],
+            &[
+                "kou ",
+                "vriest",
+                "bevroren",
+                "onderkoeld",
+                "niet aanspreekbaar",
+                "beweegt niet",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[&[
+            "levensgevaarlijk",
+            "levensgevaar",
+            "acuut gevaar",
+            "direct gevaar",
+            "gevaarlijke situatie",
+            "spoed",
+            "dringend",
+            "urgent",
+            "met spoed",
+            "noodgeval",
+            "emergency",
+            "acil",
+            "pilne",
+            "niebezpie",
+            "tehlike",
+        ]],
+    },
+    Rule {
+        groups: &[
+            &["gevaarlijk", "gevaar", "dangerous", "danger"],
+            &[
+                "nu ",
+                "net ",
+                "straks",
+                "ongeluk",
+                "kinderen",
+                "iemand",
+                "vallen",
+                "weg ",
+                "straat",
+                "fietsers",
+                "niks omheen",
+                "afgezet",
+                "school",
+                "gat",
+                "diep",
+            ],
+        ],
+    },
+    // traffic hazards now
+    Rule {
+        groups: &[
+            &[
+                "verkeerslicht",
+                "verkeerslichten",
+                "stoplicht",
+                "stoplichten",
+            ],
+            &[
+                "uit ",
+                "storing",
+                "defect",
+                "kapot",
+                "knipper",
+                "werken niet",
+                "doen het niet",
+                "chaos",
+                "gevaar",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &[
+                "olie",
+                "diesel",
+                "olievlek",
+                "glad ",
+                "ijzel",
+                "spiegelglad",
+            ],
+            &[
+                "weg ", "rotonde", "straat", "fietspad", "onderuit", "glijden", "glijdt",
+                "gevallen", "ongeluk",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["gat", "kuil", "put", "putdeksel", "deksel", "sinkhole"],
+            &[
+                "diep",
+                "open ",
+                "weg ",
+                "mist ",
+                "ontbreekt",
+                "ingezakt",
+                "verdwenen",
+            ],
+            &[
+                "gevaar",
+                "gevaarlijk",
+                "bijna",
+                "ingevallen",
+                "valt",
+                "vallen",
+                "niks omheen",
+                "niet afgezet",
+                "onderuit",
+                "ongeluk",
+                "fietser",
+                "cm",
+                "meter",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["asbest"],
+            &["brand", "los", "kapot", "verspreid", "liggen", "ligt"],
+        ],
+    },
+    Rule {
+        groups: &[
+            &[
+                "stroomstoring",
+                "stroomuitval",
+                "geen stroom",
+                "zonder stroom",
+                "stroom uitgevallen",
+            ],
+            &[
+                "hele ",
+                "straat",
+                "wijk",
+                "buurt",
+                "beademing",
+                "zuurstof",
+                "vonk",
+                "brand",
+                "lucht",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[&["evacu", "ontruim"]],
+    },
+    Rule {
+        groups: &[&[
+            "steekpartij",
+            "schietpartij",
+            "schoten",
+            "gestoken",
+            "vechtpartij",
+            "mes ",
+            "wapen",
+            "vuurwapen",
+            "bedreigd",
+            "bedreiging",
+        ]],
+    },
+];
+
+/// Evaluate the rules; returns the evidence words (empty when not urgent).
+pub(crate) fn evidence(text: &str, folded: &Folded) -> Vec<String> {
+    let ft = folded.text.as_str();
+    let mut out: Vec<String> = Vec::new();
+    for rule in RULES {
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        let mut ok = true;
+        for group in rule.groups {
+            let mut found = None;
+            for p in *group {
+                // word-start match: " prefix" (multi-word prefixes allowed)
+                let mut from = 0;
+                while let Some(i) = ft[from..].find(p) {
+                    let at = from + i;
+                    if at > 0 && ft.as_bytes()[at - 1] == b' ' {
+                        found = Some((at, at + p.trim_end().len()));
+                        break;
+                    }
+                    from = at + 1;
+                }
+                if found.is_some() {
+                    break;
+                }
+            }
+            match found {
+                Some(h) => hits.push(h),
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            for (s, e) in hits {
+                // extend to the whole word in the folded text
+                let e = ft[e..].find(' ').map_or(ft.len(), |k| e + k);
+                if e <= s {
+                    continue;
+                }
+                let (os, oe) = folded.original_span(s, e, text);
+                let w = text[os..oe].to_string();
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    out
+}
