@@ -128,6 +128,23 @@ common = set()
 with open(os.path.join(D, "lists/stopwords/stopwords-iso_nl.txt"), encoding="utf-8") as f:
     common |= {w.strip().lower() for w in f if w.strip()}
 common |= {k for k in pol if " " not in k}
+# OpenTaal word list (Debian package wdutch, BSD / CC BY 3.0): lowercase entries only.
+DICT = "/usr/share/dict/dutch"
+if os.path.exists(DICT):
+    with open(DICT, encoding="utf-8") as f:
+        common |= {w.strip() for w in f if w.strip() and w.strip().islower()}
+else:
+    print("warning: install wdutch for the full common-word list")
+import unicodedata
+def fold(s):
+    s = unicodedata.normalize("NFD", s.lower())
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in s).split())
+# Keep only words that are also place names: that is all the resolver needs.
+names = {fold(n) for n, _, _ in places}
+with open(os.path.join(OUT, "aliases.tsv"), encoding="utf-8") as f:
+    names |= {fold(l.split("\t")[0]) for l in f if not l.startswith("#")}
+common = {fold(w) for w in common} & names
 with open(os.path.join(OUT, "commonwords.txt"), "w", encoding="utf-8") as f:
     f.write("\n".join(sorted(common)) + "\n")
 print("ok", len(places), "places", len(pc), "pc4", len(pol), "sentiment forms")

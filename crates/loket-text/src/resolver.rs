@@ -256,6 +256,34 @@ const EXTRA_COMMON: &[&str] = &[
     "kerkrade",
 ];
 
+/// Generic neighbourhood words that name a part of almost every town.
+const IGNORED: &[&str] = &[
+    "centrum",
+    "binnenstad",
+    "stad",
+    "dorp",
+    "oost",
+    "west",
+    "noord",
+    "zuid",
+    "midden",
+    "haven",
+    "industrieterrein",
+    "buitengebied",
+    "nieuwbouw",
+    "bedrijventerrein",
+    "oud",
+    "nieuw",
+    "stadsdeel",
+    "wijk",
+    "stadscentrum",
+    "dorpskern",
+    "zuidoost",
+    "noordoost",
+    "zuidwest",
+    "noordwest",
+];
+
 /// Weight and tier (0 strongest) per kind in places.tsv.
 fn kind_weight(kind: &str) -> Option<(f32, u8)> {
     Some(match kind {
@@ -321,6 +349,9 @@ impl Resolver {
                 continue;
             };
             let key = fold_plain(name);
+            if IGNORED.contains(&key.as_str()) {
+                continue;
+            }
             if key.len() < 2 || key.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
                 continue;
             }
@@ -357,6 +388,22 @@ impl Resolver {
             r.any_strong |= tier <= 1;
             r.needs_cap |= flags.contains('c');
             r.numeric |= flags.contains('n');
+        }
+        // Inflected municipality names in Polish and Turkish ("w Tilburgu", "Rotterdam'da").
+        for (gi, g) in all.iter().enumerate() {
+            let base = fold_plain(strip_suffix(g.naam));
+            if base.len() >= 5 && !base.contains(' ') {
+                for suf in ["u", "ie", "em", "a", "da", "de", "ta", "te", "dan", "den"] {
+                    let key = format!("{base}{suf}");
+                    if raw.contains_key(&key) || common.contains(&key) {
+                        continue;
+                    }
+                    let r = raw.entry(key).or_default();
+                    r.add(gi as u16, 2.0, 1);
+                    r.any_strong = true;
+                    r.needs_cap = true;
+                }
+            }
         }
         // Handles and run-together hashtags: @gemeenteutrecht, #denhaag, #bergenopzoom.
         let mut handles: Vec<(String, u16, f32)> = Vec::new();
@@ -527,7 +574,8 @@ impl Resolver {
             let entry = &self.entries[pid];
             let prev = prev_tokens(ft, s, 4);
             let p1 = prev.first().copied().unwrap_or("");
-            let mut weight = entry.strength;
+            // The first place named is usually the subject.
+            let mut weight = entry.strength * if idx == 0 { 1.15 } else { 1.0 };
             let mut cands: Vec<(u16, f32)> = entry.cands.iter().map(|c| (c.0, c.1)).collect();
             if matches!(
                 p1,
@@ -566,6 +614,9 @@ impl Resolver {
                 weight *= 1.3;
             }
             let residence = is_residence(&prev);
+            if is_destination(&prev) {
+                weight *= 1.5;
+            }
             if signature_at.is_some_and(|sig| s > sig) {
                 weight *= 0.3;
             }
@@ -769,8 +820,18 @@ impl Resolver {
                 return false;
             }
             // A common word at the start of a sentence is just a capitalised word.
+            // ("Best wel..."), unless it stands alone ("Hoofddorp, Toolenburg") or follows
+            // "gem." ("gem. Weert").
             if entry.common && sentence_initial(text, os) {
-                return false;
+                let alone = matches!(
+                    bytes.get(oe),
+                    None | Some(b',' | b'.' | b'\n' | b')' | b'!' | b'?')
+                );
+                let prev_tok = prev_tokens(&folded.text, s, 1);
+                let after_gem = matches!(prev_tok.first(), Some(&("gem" | "gemeente")));
+                if !alone && !after_gem {
+                    return false;
+                }
             }
             // All-caps shouting ("BEST WEL") is not a name either.
             if entry.common
@@ -831,7 +892,7 @@ fn is_residence(prev: &[&str]) -> bool {
     let Some(&p1) = prev.first() else {
         return false;
     };
-    if !matches!(p1, "in" | "te" | "uit" | "van") {
+    if !matches!(p1, "in" | "te" | "uit" | "van" | "from") {
         return false;
     }
     prev[1..].iter().take(3).any(|t| {
@@ -857,6 +918,19 @@ fn is_residence(prev: &[&str]) -> bool {
                 | "wohne"
         )
     })
+}
+
+/// "verhuisd naar X", "moved to X": the new place is the subject.
+fn is_destination(prev: &[&str]) -> bool {
+    let Some(&p1) = prev.first() else {
+        return false;
+    };
+    matches!(p1, "naar" | "to")
+        && prev[1..].iter().take(3).any(|t| {
+            t.starts_with("verhuis")
+                || t.starts_with("verhuiz")
+                || matches!(*t, "moved" | "move" | "moving" | "relocated")
+        })
 }
 
 /// Start of the closing greeting; places after it (signatures) count little.
