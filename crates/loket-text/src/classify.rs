@@ -157,7 +157,7 @@ impl LinearModel {
                 let j = (seed >> 33) as usize % (i + 1);
                 order.swap(i, j);
             }
-            let lr = 0.5 / (1.0 + epoch as f32 * 0.15);
+            let lr = 2.0 / (1.0 + epoch as f32 * 0.1);
             for &k in &order {
                 let ex = &data[k];
                 m.scores_into(&ex.feats, &mut p);

@@ -71,9 +71,15 @@ const TRAINING_JSONL: &str = include_str!("../data/training.jsonl");
 const LEXICON_TSV: &str = include_str!("../data/lexicon.tsv");
 
 /// Weight of one topic-lexicon hit relative to the model's logits.
-const LEX_WEIGHT: f32 = 1.2;
+const LEX_WEIGHT: f32 = 1.5;
 /// Texts longer than this are analysed on their first part only (bounded work per message).
 const MAX_ANALYSED_BYTES: usize = 8 * 1024;
+
+/// Binary features scaled to unit length, so long e-mails do not shout over short tweets.
+fn weighted(ids: &[u32]) -> Vec<(u32, f32)> {
+    let v = 1.0 / (ids.len().max(1) as f32).sqrt();
+    ids.iter().map(|&i| (i, v)).collect()
+}
 
 /// A labelled line of the training file.
 #[derive(Deserialize)]
@@ -159,7 +165,7 @@ impl Engine {
         let mut sent_data = Vec::new();
         let sent_lex = sentiment::Lexicon::new();
         for (l, f) in lines.iter().zip(&folded) {
-            let ids: Vec<(u32, f32)> = feats.doc_ids(f).into_iter().map(|i| (i, 1.0)).collect();
+            let ids = weighted(&feats.doc_ids(f));
             if let Some(ci) = topic_codes.iter().position(|c| *c == l.topic) {
                 topic_data.push(Example {
                     feats: ids.clone(),
@@ -231,7 +237,7 @@ impl Engine {
         if n == 0 {
             return None;
         }
-        let feats: Vec<(u32, f32)> = ids.iter().map(|&i| (i, 1.0)).collect();
+        let feats = weighted(ids);
         let mut scores = vec![0.0f32; n];
         self.topic_model.scores_into(&feats, &mut scores);
         for id in ids {

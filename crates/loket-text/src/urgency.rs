@@ -468,6 +468,71 @@ const RULES: &[Rule] = &[
             "bedreiging",
         ]],
     },
+    Rule {
+        groups: &[
+            &[
+                "inbraak",
+                "inbreker",
+                "inbrekers",
+                "ingebroken",
+                "overval",
+                "beroving",
+                "burglary",
+            ],
+            &["bezig", "nu ", "op dit moment", "gebeld", "politie", "net "],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["verkeersbord", "stopbord", "voorrangsbord", "bord "],
+            &[
+                "omgereden",
+                "omgevallen",
+                "verdwenen",
+                "ligt",
+                "weggewaaid",
+                "weg ",
+            ],
+            &[
+                "verkeer", "kruising", "stoppen", "voorrang", "ongeluk", "gevaar",
+            ],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["water", "rioolwater", "riool"],
+            &["stijgt", "stijgen", "komt omhoog", "borrelt", "loopt over"],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["scheur", "verzakt", "zakt weg", "weggezakt", "afgekalfd"],
+            &["dijk", "berm", "kade", "oever", "talud"],
+        ],
+    },
+    Rule {
+        groups: &[
+            &["boom", "bomen", "tak ", "takken"],
+            &["dwars", "rijbaan", "over de weg", "op de weg", "blokkeert"],
+        ],
+    },
+    Rule {
+        groups: &[
+            &[
+                "verkeerslicht",
+                "verkeerslichten",
+                "stoplicht",
+                "stoplichten",
+            ],
+            &[
+                "doen het niet",
+                "doet het niet",
+                "uitgevallen",
+                "kriskras",
+                "chaos",
+            ],
+        ],
+    },
 ];
 
 /// Evaluate the rules; returns the evidence words (empty when not urgent).
@@ -518,4 +583,22 @@ pub(crate) fn evidence(text: &str, folded: &Folded) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::fold;
+
+    fn ev(t: &str) -> Vec<String> {
+        evidence(t, &fold(t))
+    }
+
+    #[test]
+    fn fires_on_danger() {
+        assert!(!ev("Inbraak bezig bij de buren!").is_empty());
+        assert!(!ev("Ik ruik gas in de keuken").is_empty());
+        assert!(!ev("Grote boom dwars over de weg").is_empty());
+        assert!(ev("Wanneer wordt het grofvuil opgehaald?").is_empty());
+    }
 }
