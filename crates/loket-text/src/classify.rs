@@ -3,22 +3,24 @@
 //! Training on the compiled-in `training.jsonl` takes a few tens of milliseconds, so the
 //! weights never drift from the data in the repository and no binary blob is checked in.
 
+use crate::fxhash::FxMap;
 use crate::search::{stemmer, stopwords};
-use std::collections::HashMap;
 
 /// Maps folded tokens to feature ids: the Snowball stem, plus the parts of a compound
 /// ("grofvuilafspraak" -> grofvuil + afspraak) when the whole word is unknown.
 pub(crate) struct Featurizer {
-    stems: HashMap<String, u32>,
+    stems: FxMap<String, u32>,
     /// Token -> feature ids, precomputed for every word seen while building.
-    cache: HashMap<String, Vec<u32>>,
+    cache: FxMap<String, Vec<u32>>,
+    /// Known surface words (>= 3 letters) -> their stem id, for compound parts.
+    known: FxMap<String, Vec<u32>>,
 }
 
 impl Featurizer {
     /// Build from a vocabulary of folded words (training text and lexicon terms).
     pub(crate) fn new<'a>(words: impl Iterator<Item = &'a str>) -> Featurizer {
         let sw = stopwords();
-        let mut stems: HashMap<String, u32> = HashMap::new();
+        let mut stems: FxMap<String, u32> = FxMap::default();
         let mut seen: Vec<String> = Vec::new();
         for w in words {
             if w.is_empty() || sw.contains(w) || w.len() < 2 {
@@ -29,11 +31,21 @@ impl Featurizer {
             stems.entry(s).or_insert(n);
             seen.push(w.to_string());
         }
+        let known: FxMap<String, Vec<u32>> = seen
+            .iter()
+            .filter(|w| w.len() >= 3)
+            .filter_map(|w| {
+                stems
+                    .get(stemmer().stem(w).as_ref())
+                    .map(|&id| (w.clone(), vec![id]))
+            })
+            .collect();
         let mut f = Featurizer {
             stems,
-            cache: HashMap::new(),
+            cache: FxMap::default(),
+            known,
         };
-        let mut cache = HashMap::new();
+        let mut cache = FxMap::default();
         for w in seen {
             if !cache.contains_key(&w) {
                 let ids = f.compute(&w);
@@ -62,36 +74,33 @@ impl Featurizer {
     }
 
     /// Split an unknown compound into known parts; the head (right part) matters most.
+    /// Only known surface words are tried as parts, so no stemming happens per split.
     fn split_compound(&self, w: &str) -> Vec<u32> {
         if w.len() < 7 || !w.is_ascii() {
             return Vec::new();
         }
-        let mut best: Option<(usize, Vec<u32>)> = None;
         for i in 3..=w.len() - 4 {
             let right = &w[i..];
-            let rs = stemmer().stem(right);
-            let Some(&rid) = self.stems.get(rs.as_ref()) else {
+            let Some(rids) = self.known.get(right) else {
                 continue;
             };
             let left = &w[..i];
-            let mut ids = vec![rid];
-            let left_id = [
+            let mut ids = rids.clone();
+            for l in [
                 left,
                 left.strip_suffix('s').unwrap_or(left),
                 left.strip_suffix("en").unwrap_or(left),
-            ]
-            .iter()
-            .filter(|l| l.len() >= 3)
-            .find_map(|l| self.stems.get(stemmer().stem(l).as_ref()).copied());
-            if let Some(l) = left_id {
-                ids.push(l);
+            ] {
+                if l.len() >= 3
+                    && let Some(lids) = self.known.get(l)
+                {
+                    ids.extend_from_slice(lids);
+                    break;
+                }
             }
-            let score = right.len() + if ids.len() == 2 { 10 } else { 0 };
-            if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, ids));
-            }
+            return ids;
         }
-        best.map(|b| b.1).unwrap_or_default()
+        Vec::new()
     }
 
     /// Feature ids for a folded token (allocation-free for known words).

@@ -1,6 +1,9 @@
 //! Language of a message from scripts, special letters and function words, so it can be
 //! routed to an agent who reads it. Dutch is the default for short or unclear text.
 
+use crate::fxhash::FxMap;
+use std::sync::OnceLock;
+
 /// Function words per language (folded forms). Kept to frequent, distinctive words.
 const PROFILES: &[(&str, &[&str])] = &[
     (
@@ -200,6 +203,10 @@ pub(crate) fn detect(text: &str, tokens: &[&str]) -> &'static str {
     let mut other_script: Option<&'static str> = None;
     let mut other = 0usize;
     for c in text.chars() {
+        if c.is_ascii() {
+            letters += usize::from(c.is_ascii_alphabetic());
+            continue;
+        }
         if !c.is_alphabetic() {
             continue;
         }
@@ -236,34 +243,51 @@ pub(crate) fn detect(text: &str, tokens: &[&str]) -> &'static str {
     if letters > 0 && other * 3 >= letters {
         return other_script.unwrap_or("nl");
     }
-    let mut best = ("nl", 0.0f32);
-    for (lang, words) in PROFILES {
-        let mut score = 0.0f32;
-        for t in tokens {
-            if words.contains(t) {
-                score += 1.0;
+    let idx = profile_index();
+    let mut counts = [0.0f32; 16];
+    for t in tokens {
+        if let Some(&mask) = idx.get(*t) {
+            for (i, c) in counts.iter_mut().enumerate().take(PROFILES.len()) {
+                if mask & (1 << i) != 0 {
+                    *c += 1.0;
+                }
             }
         }
-        score += match *lang {
-            "tr" => tr_chars as f32 * 1.5,
-            "pl" => pl_chars as f32 * 1.5,
-            "fy" => fy_chars as f32 * 1.0,
-            "de" => de_chars as f32 * 1.5,
-            "nl" => 0.5, // ties go to Dutch
-            _ => 0.0,
-        };
+    }
+    let mut best = ("nl", 0.0f32);
+    for (i, (lang, _)) in PROFILES.iter().enumerate() {
+        let score = counts[i]
+            + match *lang {
+                "tr" => tr_chars as f32 * 1.5,
+                "pl" => pl_chars as f32 * 1.5,
+                "fy" => fy_chars as f32 * 1.0,
+                "de" => de_chars as f32 * 1.5,
+                "nl" => 0.5, // ties go to Dutch
+                _ => 0.0,
+            };
         if score > best.1 {
             best = (lang, score);
         }
     }
     // A profile must clearly beat Dutch, since Dutch messages borrow English words.
-    if best.0 != "nl" {
-        let nl: f32 = tokens.iter().filter(|t| PROFILES[0].1.contains(t)).count() as f32 + 0.5;
-        if best.1 < nl * 1.2 + 1.0 {
-            return "nl";
-        }
+    if best.0 != "nl" && best.1 < (counts[0] + 0.5) * 1.2 + 1.0 {
+        return "nl";
     }
     best.0
+}
+
+/// Word -> bitmask of the profiles containing it (folded), built once.
+fn profile_index() -> &'static FxMap<String, u16> {
+    static IDX: OnceLock<FxMap<String, u16>> = OnceLock::new();
+    IDX.get_or_init(|| {
+        let mut m: FxMap<String, u16> = FxMap::default();
+        for (i, (_, words)) in PROFILES.iter().enumerate() {
+            for w in *words {
+                *m.entry(crate::normalize::fold_plain(w)).or_insert(0) |= 1 << i;
+            }
+        }
+        m
+    })
 }
 
 #[cfg(test)]

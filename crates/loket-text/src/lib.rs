@@ -7,6 +7,7 @@
 
 mod classify;
 pub mod eval;
+mod fxhash;
 pub mod gemeenten;
 mod lang;
 mod normalize;
@@ -25,7 +26,6 @@ pub use resolver::{GemeenteMatch, THRESHOLD};
 pub use search::{search_tokens, stem_nl};
 pub use sentiment::Sentiment;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::OnceLock;
 pub use topics::{Topic, TopicAlternative, TopicMatch};
 
@@ -96,7 +96,7 @@ pub struct Engine {
     feats: Featurizer,
     topic_codes: Vec<&'static str>,
     topic_model: LinearModel,
-    topic_lex: HashMap<u32, Vec<u16>>,
+    topic_lex: fxhash::FxMap<u32, Vec<u16>>,
     sent_lex: sentiment::Lexicon,
     sent_model: LinearModel,
 }
@@ -148,7 +148,7 @@ impl Engine {
             .flat_map(|t| t.split(' '))
             .filter(|t| !t.is_empty());
         let feats = Featurizer::new(vocab);
-        let mut topic_lex: HashMap<u32, Vec<u16>> = HashMap::new();
+        let mut topic_lex: fxhash::FxMap<u32, Vec<u16>> = fxhash::FxMap::default();
         for (ci, words) in &lex_lines {
             for w in words.split(' ').filter(|w| !w.is_empty()) {
                 let s = search::stemmer().stem(w);

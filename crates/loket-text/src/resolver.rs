@@ -6,9 +6,10 @@
 //! "ik woon in", a signature, a province name, nearby places) sharpens or weakens it. Below
 //! a threshold the answer is "unknown": a wrong municipality costs more than none.
 
+use crate::fxhash::FxMap;
 use crate::gemeenten::{self, Polygons, distance_km};
 use crate::normalize::{Folded, fold_plain};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -310,9 +311,9 @@ struct NameEntry {
 pub(crate) struct Resolver {
     ac: AhoCorasick,
     entries: Vec<NameEntry>,
-    pc4: HashMap<u16, Vec<(u16, f32)>>,
+    pc4: FxMap<u16, Vec<(u16, f32)>>,
     polygons: Polygons,
-    provinces: Vec<(&'static str, &'static str)>,
+    provinces: Vec<(String, &'static str)>,
 }
 
 #[derive(Default)]
@@ -472,14 +473,16 @@ impl Resolver {
                 numeric: r.numeric,
                 handle: r.handle,
             });
-            patterns.push(format!(" {key} "));
+            // Internal spaces doubled: see `doubled` in `resolve`.
+            patterns.push(format!(" {} ", key.replace(' ', "  ")));
         }
         let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("gazetteer patterns build");
 
-        let mut pc4: HashMap<u16, Vec<(u16, f32)>> = HashMap::new();
+        let mut pc4: FxMap<u16, Vec<(u16, f32)>> = FxMap::default();
         for line in PC4_TSV.lines() {
             let Some((pc, rest)) = line.split_once('\t') else {
                 continue;
@@ -501,7 +504,7 @@ impl Resolver {
             entries,
             pc4,
             polygons: Polygons::load(),
-            provinces: vec![
+            provinces: [
                 ("noord holland", "PV27"),
                 ("zuid holland", "PV28"),
                 ("noord brabant", "PV30"),
@@ -514,7 +517,10 @@ impl Resolver {
                 ("drenthe", "PV22"),
                 ("zeeland", "PV29"),
                 ("flevoland", "PV24"),
-            ],
+            ]
+            .into_iter()
+            .map(|(p, c)| (format!(" {p} "), c))
+            .collect(),
         }
     }
 
@@ -529,17 +535,29 @@ impl Resolver {
     ) -> (Option<GemeenteMatch>, Vec<GemeenteMatch>) {
         let all = gemeenten::all();
         let ft = folded.text.as_str();
-        let mut scores: HashMap<u16, f32> = HashMap::new();
-        let mut evidence: HashMap<u16, Vec<(f32, String)>> = HashMap::new();
-        let mut add = |scores: &mut HashMap<u16, f32>, gi: u16, w: f32, ev: &str| {
+        let mut scores: FxMap<u16, f32> = FxMap::default();
+        let mut evidence: FxMap<u16, Vec<(f32, String)>> = FxMap::default();
+        let mut add = |scores: &mut FxMap<u16, f32>, gi: u16, w: f32, ev: &str| {
             *scores.entry(gi).or_insert(0.0) += w;
             evidence.entry(gi).or_default().push((w, ev.to_string()));
         };
 
         // Mentions: overlapping matches, then longest non-overlapping first.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.ac.find_overlapping_iter(ft) {
-            let (s, e) = (m.start() + 1, m.end() - 1);
+        // Every space doubled, so that a leftmost-longest scan (much faster than an
+        // overlapping one) never lets two adjacent names compete for one boundary space.
+        let mut dmap: Vec<u32> = Vec::with_capacity(ft.len() * 2);
+        for (i, b) in ft.bytes().enumerate() {
+            if b == b' ' {
+                dmap.extend([i as u32, i as u32]);
+            } else {
+                dmap.push(i as u32);
+            }
+        }
+        let doubled = ft.replace(' ', "  ");
+        for m in self.ac.find_iter(&doubled) {
+            let s = dmap[m.start() + 1] as usize;
+            let e = dmap[m.end() - 2] as usize + 1;
             let entry = &self.entries[m.pattern().as_usize()];
             if self.accept(text, folded, s, e, entry) {
                 found.push((s, e, m.pattern().as_usize()));
@@ -558,7 +576,7 @@ impl Resolver {
         let provinces: Vec<&str> = self
             .provinces
             .iter()
-            .filter(|(p, _)| ft.contains(&format!(" {p} ")))
+            .filter(|(p, _)| ft.contains(p.as_str()))
             .map(|(_, c)| *c)
             .collect();
 
@@ -935,22 +953,23 @@ fn is_destination(prev: &[&str]) -> bool {
 
 /// Start of the closing greeting; places after it (signatures) count little.
 fn signature_start(ft: &str) -> Option<usize> {
-    [
-        " met vriendelijke groet ",
-        " vriendelijke groet ",
-        " vriendelijke groeten ",
-        " hartelijke groet ",
-        " groet ",
-        " groeten ",
-        " groetjes ",
-        " mvg ",
-        " regards ",
-        " kind regards ",
-        " best regards ",
-    ]
-    .iter()
-    .filter_map(|p| ft.rfind(p))
-    .max()
+    // One backwards pass over the tokens: the last closing word wins.
+    let mut end = ft.len();
+    while end > 0 {
+        let start = ft[..end.saturating_sub(1)].rfind(' ').map_or(0, |k| k + 1);
+        let tok = &ft[start..end.saturating_sub(1).max(start)];
+        if matches!(
+            tok,
+            "groet" | "groeten" | "groetjes" | "mvg" | "regards" | "groete" | "pozdrawiam"
+        ) {
+            return Some(start.saturating_sub(1));
+        }
+        if start == 0 {
+            break;
+        }
+        end = start;
+    }
+    None
 }
 
 /// Postcodes in the text: (pc4, strong?, original text). PC6 ("3512 AB") is strong; a bare

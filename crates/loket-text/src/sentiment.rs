@@ -2,8 +2,8 @@
 //! phrases of webcare ("schandalig", "top geregeld"). The cues become dense features of a
 //! small model trained with the topic model, so their weights come from data.
 
+use crate::fxhash::FxMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Polarity of a message.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -215,7 +215,7 @@ const EMOJI: &[(char, f32)] = &[
 
 /// Lexicon of polarities by folded form.
 pub(crate) struct Lexicon {
-    words: HashMap<String, f32>,
+    words: FxMap<String, f32>,
 }
 
 /// Dense sentiment cues of one message.
@@ -231,7 +231,7 @@ pub(crate) struct Cues {
 
 impl Lexicon {
     pub(crate) fn new() -> Lexicon {
-        let mut words: HashMap<String, f32> = SENTIMENT_TSV
+        let mut words: FxMap<String, f32> = SENTIMENT_TSV
             .lines()
             .filter_map(|l| {
                 let (w, p) = l.split_once('\t')?;

@@ -2,6 +2,8 @@
 //! so the rules are broad; each rule names the words that fired it as evidence.
 
 use crate::normalize::Folded;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use std::sync::OnceLock;
 
 /// A rule fires when every group has a token starting with one of its prefixes.
 struct Rule {
@@ -535,50 +537,76 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// Evaluate the rules; returns the evidence words (empty when not urgent).
-pub(crate) fn evidence(text: &str, folded: &Folded) -> Vec<String> {
-    let ft = folded.text.as_str();
-    let mut out: Vec<String> = Vec::new();
-    for rule in RULES {
-        let mut hits: Vec<(usize, usize)> = Vec::new();
-        let mut ok = true;
-        for group in rule.groups {
-            let mut found = None;
-            for p in *group {
-                // word-start match: " prefix" (multi-word prefixes allowed)
-                let mut from = 0;
-                while let Some(i) = ft[from..].find(p) {
-                    let at = from + i;
-                    if at > 0 && ft.as_bytes()[at - 1] == b' ' {
-                        found = Some((at, at + p.trim_end().len()));
-                        break;
+/// All rule prefixes in one automaton; `(rule, group)` for each pattern.
+struct Compiled {
+    ac: AhoCorasick,
+    owner: Vec<Vec<(u16, u8)>>,
+}
+
+fn compiled() -> &'static Compiled {
+    static C: OnceLock<Compiled> = OnceLock::new();
+    C.get_or_init(|| {
+        let mut pats: Vec<String> = Vec::new();
+        let mut owner: Vec<Vec<(u16, u8)>> = Vec::new();
+        for (ri, rule) in RULES.iter().enumerate() {
+            for (gi, group) in rule.groups.iter().enumerate() {
+                for p in *group {
+                    // Patterns start at a word: " prefix".
+                    let pat = format!(" {p}");
+                    match pats.iter().position(|x| *x == pat) {
+                        Some(k) => owner[k].push((ri as u16, gi as u8)),
+                        None => {
+                            pats.push(pat);
+                            owner.push(vec![(ri as u16, gi as u8)]);
+                        }
                     }
-                    from = at + 1;
-                }
-                if found.is_some() {
-                    break;
-                }
-            }
-            match found {
-                Some(h) => hits.push(h),
-                None => {
-                    ok = false;
-                    break;
                 }
             }
         }
-        if ok {
-            for (s, e) in hits {
-                // extend to the whole word in the folded text
-                let e = ft[e..].find(' ').map_or(ft.len(), |k| e + k);
-                if e <= s {
-                    continue;
-                }
-                let (os, oe) = folded.original_span(s, e, text);
-                let w = text[os..oe].to_string();
-                if !out.contains(&w) {
-                    out.push(w);
-                }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&pats)
+            .expect("urgency patterns build");
+        Compiled { ac, owner }
+    })
+}
+
+/// Evaluate the rules in one pass; returns the evidence words (empty when not urgent).
+pub(crate) fn evidence(text: &str, folded: &Folded) -> Vec<String> {
+    let c = compiled();
+    let ft = folded.text.as_str();
+    // First hit per (rule, group): folded start of the word.
+    let mut first: Vec<[Option<u32>; 4]> = vec![[None; 4]; RULES.len()];
+    let mut any = false;
+    for m in c.ac.find_overlapping_iter(ft) {
+        for &(ri, gi) in &c.owner[m.pattern().as_usize()] {
+            let slot = &mut first[ri as usize][gi as usize];
+            if slot.is_none() {
+                *slot = Some(m.start() as u32 + 1);
+                any = true;
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    if !any {
+        return out;
+    }
+    for (ri, rule) in RULES.iter().enumerate() {
+        let n = rule.groups.len();
+        if first[ri][..n].iter().any(Option::is_none) {
+            continue;
+        }
+        for s in first[ri][..n].iter().flatten() {
+            let s = *s as usize;
+            let e = ft[s..].find(' ').map_or(ft.len(), |k| s + k);
+            if e <= s {
+                continue;
+            }
+            let (os, oe) = folded.original_span(s, e, text);
+            let w = text[os..oe].to_string();
+            if !out.contains(&w) {
+                out.push(w);
             }
         }
     }
