@@ -292,7 +292,7 @@ fn kind_weight(kind: &str) -> Option<(f32, u8)> {
         "S" | "W" | "V" => (1.0, 1),
         "O" => (1.2, 1),
         "Q" | "X" => (0.8, 2),
-        "A" => (0.6, 2),
+        "A" => (0.6, 3),
         "P" => (0.35, 3),
         _ => return None,
     })
@@ -455,7 +455,7 @@ impl Resolver {
             let mut cands: Vec<(u16, f32, u8)> = r
                 .cands
                 .iter()
-                .map(|(&gi, &(w, t))| (gi, w * 0.2f32.powi(i32::from(t - best_tier)), t))
+                .map(|(&gi, &(w, t))| (gi, w * 0.1f32.powi(i32::from(t - best_tier)), t))
                 .collect();
             let strength = cands.iter().map(|c| c.1).fold(0.0, f32::max);
             let sum: f32 = cands.iter().map(|c| c.1).sum();
