@@ -47,9 +47,9 @@ impl Featurizer {
         };
         let mut cache = FxMap::default();
         for w in seen {
-            if !cache.contains_key(&w) {
-                let ids = f.compute(&w);
-                cache.insert(w, ids);
+            if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(w) {
+                let ids = f.compute(e.key());
+                e.insert(ids);
             }
         }
         f.cache = cache;
@@ -176,8 +176,8 @@ impl LinearModel {
                 }
                 for &(f, v) in ex.feats.iter().chain(std::iter::once(&(dim as u32, 1.0))) {
                     let row = f as usize * classes;
-                    for c in 0..classes {
-                        let g = p[c] * v + l2 * m.w[row + c];
+                    for (c, pc) in p.iter().enumerate() {
+                        let g = pc * v + l2 * m.w[row + c];
                         m.w[row + c] -= lr * g;
                     }
                 }

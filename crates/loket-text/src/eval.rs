@@ -138,6 +138,7 @@ pub fn evaluate(lines: &str) -> Result<EvalReport, EvalError> {
         }
     }
     let mut f1s = Vec::new();
+    #[allow(clippy::needless_range_loop)] // a confusion matrix reads best with indices
     for c in 0..3 {
         let tp = conf[c][c] as f64;
         let fp: f64 = (0..3).filter(|&r| r != c).map(|r| conf[r][c] as f64).sum();

@@ -77,9 +77,12 @@ pub(crate) fn distance_km(a: &Gemeente, b: &Gemeente) -> f64 {
     (dlat * dlat + dlon * dlon).sqrt()
 }
 
+/// (municipality index, bounding box [min x, min y, max x, max y], points).
+type Ring = (usize, [i32; 4], Vec<(i32, i32)>);
+
 /// Simplified municipal boundaries for point-in-polygon (coordinates in 1/1000 degree).
 pub(crate) struct Polygons {
-    rings: Vec<(usize, [i32; 4], Vec<(i32, i32)>)>,
+    rings: Vec<Ring>,
 }
 
 const POLYGONS_TXT: &str = include_str!("../data/polygons.txt");
