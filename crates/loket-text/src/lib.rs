@@ -71,7 +71,7 @@ const TRAINING_JSONL: &str = include_str!("../data/training.jsonl");
 const LEXICON_TSV: &str = include_str!("../data/lexicon.tsv");
 
 /// Weight of one topic-lexicon hit relative to the model's logits.
-const LEX_WEIGHT: f32 = 1.5;
+const LEX_WEIGHT: f32 = 2.5;
 /// Texts longer than this are analysed on their first part only (bounded work per message).
 const MAX_ANALYSED_BYTES: usize = 8 * 1024;
 
