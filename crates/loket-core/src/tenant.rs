@@ -82,7 +82,8 @@ impl Default for TenantSettings {
             logo_url: None,
             signature: String::new(),
             greeting_nl: "Welkom! Stel hier uw vraag of doe een melding. We helpen u graag.".into(),
-            greeting_en: "Welcome! Ask your question or report a problem here. We are happy to help.".into(),
+            greeting_en:
+                "Welcome! Ask your question or report a problem here. We are happy to help.".into(),
             hours: crate::calendar::WeekSchedule::default_office(),
             sla: crate::sla::SlaTargets::default(),
             handover: PoolHandover::Never,
@@ -111,10 +112,19 @@ pub fn valid_color(s: &str) -> bool {
 pub fn contrast_ratio(a: &str, b: &str) -> f64 {
     fn lum(c: &str) -> f64 {
         let h = c.trim_start_matches('#');
-        let h: String = if h.len() == 3 { h.chars().flat_map(|c| [c, c]).collect() } else { h.to_string() };
+        let h: String = if h.len() == 3 {
+            h.chars().flat_map(|c| [c, c]).collect()
+        } else {
+            h.to_string()
+        };
         let ch = |i: usize| {
-            let v = u8::from_str_radix(h.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0;
-            if v <= 0.03928 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+            let v =
+                u8::from_str_radix(h.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
         };
         0.2126 * ch(0) + 0.7152 * ch(2) + 0.0722 * ch(4)
     }
@@ -124,7 +134,11 @@ pub fn contrast_ratio(a: &str, b: &str) -> f64 {
 
 /// Text colour (white or near-black) readable on `background` at WCAG AA.
 pub fn text_color_on(background: &str) -> &'static str {
-    if contrast_ratio(background, "#ffffff") >= 4.5 { "#ffffff" } else { "#1a1a1a" }
+    if contrast_ratio(background, "#ffffff") >= 4.5 {
+        "#ffffff"
+    } else {
+        "#1a1a1a"
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Conversations: intake, the inbox, and every change an agent makes, each in one transaction
 //! together with its line in the append-only activity history.
 
-use crate::{BeginWrite, 
-    ConversationRow, EventRow, IdentityRow, InboxFilter, InboxRow, Ingested, MessageRow, NewInbound, Result, Store, StoreError,
-    now_ms, placeholders, search::search_tokens, with_pool,
+use crate::{
+    BeginWrite, ConversationRow, EventRow, IdentityRow, InboxFilter, InboxRow, Ingested,
+    MessageRow, NewInbound, Result, Store, StoreError, now_ms, placeholders, search::search_tokens,
+    with_pool,
 };
 use loket_core::ConversationState;
 use serde::Serialize;
@@ -17,7 +18,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Self { user_id: None, name: "Loket".into() }
+        Self {
+            user_id: None,
+            name: "Loket".into(),
+        }
     }
 }
 
@@ -32,7 +36,10 @@ pub enum Change {
     AddLabel(String),
     RemoveLabel(String),
     /// Move to another tenant, keeping the full history; assignment and team are cleared.
-    Transfer { to: String, to_name: String },
+    Transfer {
+        to: String,
+        to_name: String,
+    },
     Topic(String),
 }
 
@@ -77,12 +84,17 @@ macro_rules! event {
 /// Loads a conversation only when it belongs to one of `tenants`; otherwise `NotFound`.
 macro_rules! scoped {
     ($tx:expr, $id:expr, $tenants:expr) => {{
-        let sql = format!("SELECT * FROM conversations WHERE id = $1 AND tenant_code IN ({})", placeholders(2, $tenants.len()));
+        let sql = format!(
+            "SELECT * FROM conversations WHERE id = $1 AND tenant_code IN ({})",
+            placeholders(2, $tenants.len())
+        );
         let mut q = sqlx::query_as::<_, ConversationRow>(&sql).bind($id);
         for t in $tenants {
             q = q.bind(t);
         }
-        q.fetch_optional(&mut *$tx).await?.ok_or(StoreError::NotFound)?
+        q.fetch_optional(&mut *$tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
     }};
 }
 
@@ -198,7 +210,10 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
-        let mut sql = format!("{INBOX_SELECT} WHERE c.tenant_code IN ({})", placeholders(1, f.tenants.len()));
+        let mut sql = format!(
+            "{INBOX_SELECT} WHERE c.tenant_code IN ({})",
+            placeholders(1, f.tenants.len())
+        );
         let mut n = f.tenants.len();
         let mut next = || {
             n += 1;
@@ -222,7 +237,10 @@ impl Store {
             sql += &format!(" AND c.priority = {}", next());
         }
         if f.label.is_some() {
-            sql += &format!(" AND EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = {})", next());
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = {})",
+                next()
+            );
         }
         if f.due_before.is_some() {
             let a = next();
@@ -248,7 +266,12 @@ impl Store {
     }
 
     /// Counts for the inbox's filter bar.
-    pub async fn inbox_counts(&self, tenants: &[String], user_id: i64, now: i64) -> Result<InboxCounts> {
+    pub async fn inbox_counts(
+        &self,
+        tenants: &[String],
+        user_id: i64,
+        now: i64,
+    ) -> Result<InboxCounts> {
         if tenants.is_empty() {
             return Ok(InboxCounts::default());
         }
@@ -283,6 +306,12 @@ impl Store {
             let mut c = p.acquire().await?;
             Ok(scoped!(c, id, tenants))
         })
+    }
+
+    /// A conversation by id without tenant scope: only for system work (intake, outbox,
+    /// assignment), never on behalf of a user.
+    pub async fn conversation_system(&self, id: i64) -> Result<ConversationRow> {
+        with_pool!(self, p => Ok(sqlx::query_as("SELECT * FROM conversations WHERE id = $1").bind(id).fetch_one(p).await?))
     }
 
     pub async fn conversation_by_widget_token(&self, token: &str) -> Result<ConversationRow> {
@@ -323,7 +352,13 @@ impl Store {
     }
 
     /// Stores a reply (queued in the outbox in the same transaction) or an internal note.
-    pub async fn add_outgoing(&self, id: i64, tenants: &[String], actor: &Actor, out: &NewOutgoing) -> Result<MessageRow> {
+    pub async fn add_outgoing(
+        &self,
+        id: i64,
+        tenants: &[String],
+        actor: &Actor,
+        out: &NewOutgoing,
+    ) -> Result<MessageRow> {
         if tenants.is_empty() {
             return Err(StoreError::NotFound);
         }
@@ -359,7 +394,14 @@ impl Store {
 
     /// Applies one change, checking the tenant scope, the state machine and (when given) the
     /// version the agent saw, so a stale form cannot overwrite a newer change.
-    pub async fn change(&self, id: i64, tenants: &[String], expected_version: Option<i64>, actor: &Actor, change: &Change) -> Result<ConversationRow> {
+    pub async fn change(
+        &self,
+        id: i64,
+        tenants: &[String],
+        expected_version: Option<i64>,
+        actor: &Actor,
+        change: &Change,
+    ) -> Result<ConversationRow> {
         if tenants.is_empty() {
             return Err(StoreError::NotFound);
         }
@@ -444,7 +486,12 @@ impl Store {
     }
 
     /// The resident's other conversations with the same tenant, across linked identities.
-    pub async fn contact_conversations(&self, contact_id: i64, tenant: &str, except: i64) -> Result<Vec<ConversationRow>> {
+    pub async fn contact_conversations(
+        &self,
+        contact_id: i64,
+        tenant: &str,
+        except: i64,
+    ) -> Result<Vec<ConversationRow>> {
         with_pool!(self, p => Ok(sqlx::query_as(
             "SELECT * FROM conversations WHERE contact_id = $1 AND tenant_code = $2 AND id <> $3 ORDER BY id DESC LIMIT 50")
             .bind(contact_id).bind(tenant).bind(except).fetch_all(p).await?))
@@ -457,7 +504,13 @@ impl Store {
 
     /// Links the contact of conversation `other` to the contact of conversation `id` (one person,
     /// several channels). Both conversations must be visible to the caller.
-    pub async fn link_contacts(&self, id: i64, other: i64, tenants: &[String], actor: &Actor) -> Result<()> {
+    pub async fn link_contacts(
+        &self,
+        id: i64,
+        other: i64,
+        tenants: &[String],
+        actor: &Actor,
+    ) -> Result<()> {
         if tenants.is_empty() {
             return Err(StoreError::NotFound);
         }
@@ -480,12 +533,21 @@ impl Store {
     }
 
     /// Unassigned active conversations of `tenants`, oldest first, for automatic assignment.
-    pub async fn unassigned_backlog(&self, tenants: &[String], team_id: Option<i64>, limit: i64) -> Result<Vec<i64>> {
+    pub async fn unassigned_backlog(
+        &self,
+        tenants: &[String],
+        team_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
         if tenants.is_empty() {
             return Ok(vec![]);
         }
         let n = tenants.len();
-        let team = if team_id.is_some() { format!(" AND team_id = ${}", n + 1) } else { String::new() };
+        let team = if team_id.is_some() {
+            format!(" AND team_id = ${}", n + 1)
+        } else {
+            String::new()
+        };
         let sql = format!(
             "SELECT id FROM conversations WHERE tenant_code IN ({}) AND assignee_id IS NULL AND state IN ('nieuw','open'){team}
              ORDER BY CASE priority WHEN 'spoed' THEN 0 WHEN 'hoog' THEN 1 WHEN 'normaal' THEN 2 ELSE 3 END, last_inbound_at LIMIT {}",

@@ -6,7 +6,7 @@
 
 pub mod conversations;
 mod model;
-mod outbox;
+pub mod outbox;
 mod search;
 mod tenants;
 mod users;
@@ -40,7 +40,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(ref d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_string()),
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.message().to_string())
+            }
             e => StoreError::Db(e),
         }
     }
@@ -142,12 +144,18 @@ impl Store {
 
 /// Current time in Unix milliseconds, the unit of every timestamp column.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// `$start, $start+1, …` placeholders for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub mod testing {
@@ -180,9 +188,13 @@ pub mod testing {
     pub async fn fresh(backend: Backend) -> Option<TestDb> {
         let (url, dir) = match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("loket-test-{}", uuid::Uuid::new_v4().simple()));
+                let dir = std::env::temp_dir()
+                    .join(format!("loket-test-{}", uuid::Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir).expect("temp dir");
-                (format!("sqlite://{}", dir.join("loket.db").display()), Some(TempDir(dir)))
+                (
+                    format!("sqlite://{}", dir.join("loket.db").display()),
+                    Some(TempDir(dir)),
+                )
             }
             Backend::Postgres => {
                 let Ok(base) = std::env::var(PG_ENV) else {
@@ -197,9 +209,14 @@ pub mod testing {
                     return None;
                 };
                 let name = format!("loket_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = Store::connect(&base).await.expect("connect to PostgreSQL admin database");
+                let admin = Store::connect(&base)
+                    .await
+                    .expect("connect to PostgreSQL admin database");
                 if let super::Pool::Postgres(p) = &admin.pool {
-                    sqlx::query(&format!("CREATE DATABASE {name}")).execute(p).await.expect("create test database");
+                    sqlx::query(&format!("CREATE DATABASE {name}"))
+                        .execute(p)
+                        .await
+                        .expect("create test database");
                 }
                 admin.close().await;
                 let url = match base.rsplit_once('/') {
@@ -211,7 +228,11 @@ pub mod testing {
         };
         let store = Store::connect(&url).await.expect("connect test database");
         store.migrate().await.expect("migrate test database");
-        Some(TestDb { store, url, _dir: dir })
+        Some(TestDb {
+            store,
+            url,
+            _dir: dir,
+        })
     }
 }
 
@@ -220,7 +241,10 @@ pub mod testing {
 /// upgraded; PostgreSQL needs nothing special.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
 }
 
 impl BeginWrite for SqlitePool {
@@ -234,5 +258,35 @@ impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.begin().await
+    }
+}
+
+pub mod bench {
+    //! The bare baseline for `loket bench intake`: the rows one inbound message produces, inserted
+    //! with plain SQL in one transaction each, with the same durability — no server, no routing,
+    //! no analysis, no search tokens.
+
+    use super::{BeginWrite, Result, Store, now_ms};
+
+    /// Inserts `n` messages (contact, identity, conversation, message, event) one transaction each.
+    pub async fn bare_inserts(store: &Store, tenant: &str, n: usize) -> Result<()> {
+        for i in 0..n {
+            let now = now_ms();
+            with_pool!(store, p => {
+                let mut tx = p.begin_write().await?;
+                let contact: i64 = sqlx::query_scalar("INSERT INTO contacts (name, created_at) VALUES ($1, $2) RETURNING id").bind("Bench").bind(now).fetch_one(&mut *tx).await?;
+                let identity: i64 = sqlx::query_scalar("INSERT INTO identities (contact_id, channel, external_id, display_name, created_at) VALUES ($1, 'bare', $2, 'Bench', $3) RETURNING id")
+                    .bind(contact).bind(format!("bare-a-{i}-{now}")).bind(now).fetch_one(&mut *tx).await?;
+                let conv: i64 = sqlx::query_scalar("INSERT INTO conversations (tenant_code, origin_tenant_code, channel, contact_id, identity_id, subject, state, priority, created_at, updated_at, last_inbound_at)
+                    VALUES ($1, $1, 'bare', $2, $3, 'bench', 'nieuw', 'normaal', $4, $4, $4) RETURNING id")
+                    .bind(tenant).bind(contact).bind(identity).bind(now).fetch_one(&mut *tx).await?;
+                sqlx::query("INSERT INTO messages (conversation_id, direction, channel, external_id, author_name, body, created_at) VALUES ($1, 'in', 'bare', $2, 'Bench', $3, $4)")
+                    .bind(conv).bind(format!("bare-m-{i}-{now}")).bind("Er ligt een losse stoeptegel op de stoep bij ons huis, kan iemand dat komen maken?").bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO events (conversation_id, tenant_code, actor_name, kind, detail, created_at) VALUES ($1, $2, 'Bench', 'aangemaakt', '', $3)")
+                    .bind(conv).bind(tenant).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+        }
+        Ok(())
     }
 }

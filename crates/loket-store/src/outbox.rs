@@ -48,7 +48,13 @@ impl Store {
     }
 
     /// Records a failed attempt; returns whether the item was given up (`mislukt`).
-    pub async fn outbox_failed(&self, id: i64, message_id: i64, attempts_before: i64, error: &str) -> Result<bool> {
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        message_id: i64,
+        attempts_before: i64,
+        error: &str,
+    ) -> Result<bool> {
         let attempts = attempts_before + 1;
         let give_up = attempts >= MAX_ATTEMPTS;
         let error: String = error.chars().take(500).collect();

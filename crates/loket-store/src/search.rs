@@ -14,7 +14,11 @@ fn stemmer() -> &'static Stemmer {
 
 /// Lower-cased, diacritic-free, Snowball-Dutch-stemmed word tokens.
 pub fn search_tokens(text: &str) -> Vec<String> {
-    let folded: String = text.nfd().filter(|c| !('\u{300}'..='\u{36f}').contains(c)).collect::<String>().to_lowercase();
+    let folded: String = text
+        .nfd()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .collect::<String>()
+        .to_lowercase();
     folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && w.len() <= 40)
@@ -25,8 +29,17 @@ pub fn search_tokens(text: &str) -> Vec<String> {
 impl Store {
     /// Searches what `tenants` may see; every query word matches as a prefix so that results
     /// appear while typing.
-    pub async fn search(&self, tenants: &[String], query: &str, limit: i64) -> Result<Vec<SearchHit>> {
-        let words: Vec<String> = search_tokens(query).into_iter().filter(|w| w.chars().all(|c| c.is_alphanumeric())).take(8).collect();
+    pub async fn search(
+        &self,
+        tenants: &[String],
+        query: &str,
+        limit: i64,
+    ) -> Result<Vec<SearchHit>> {
+        let words: Vec<String> = search_tokens(query)
+            .into_iter()
+            .filter(|w| w.chars().all(|c| c.is_alphanumeric()))
+            .take(8)
+            .collect();
         if tenants.is_empty() || words.is_empty() {
             return Ok(vec![]);
         }

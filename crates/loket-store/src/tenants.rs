@@ -1,23 +1,33 @@
 //! Tenants, teams and answer templates.
 
-use crate::{BeginWrite, Result, Store, StoreError, TeamRow, TemplateRow, TenantRow, now_ms, with_pool};
+use crate::{
+    BeginWrite, Result, Store, StoreError, TeamRow, TemplateRow, TenantRow, now_ms, with_pool,
+};
 
 impl Store {
-    /// Inserts or updates a tenant's identity fields; settings are only written on insert so that a
-    /// re-seed never overwrites what a tenant admin changed.
-    pub async fn upsert_tenant(&self, t: &TenantRow) -> Result<()> {
+    /// Inserts or updates tenants' identity fields in one transaction; settings are only written
+    /// on insert so that a re-seed never overwrites what a tenant admin changed.
+    pub async fn upsert_tenants(&self, rows: &[TenantRow]) -> Result<()> {
         with_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO tenants (code, kind, name, display_name, province_code, pool_code, settings, inhabitants, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name,
-                   province_code = excluded.province_code, pool_code = excluded.pool_code",
-            )
-            .bind(&t.code).bind(&t.kind).bind(&t.name).bind(&t.display_name).bind(&t.province_code)
-            .bind(&t.pool_code).bind(&t.settings).bind(t.inhabitants).bind(t.created_at)
-            .execute(p).await?;
+            let mut tx = p.begin_write().await?;
+            for t in rows {
+                sqlx::query(
+                    "INSERT INTO tenants (code, kind, name, display_name, province_code, pool_code, settings, inhabitants, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+                       province_code = excluded.province_code, pool_code = excluded.pool_code",
+                )
+                .bind(&t.code).bind(&t.kind).bind(&t.name).bind(&t.display_name).bind(&t.province_code)
+                .bind(&t.pool_code).bind(&t.settings).bind(t.inhabitants).bind(t.created_at)
+                .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
+    }
+
+    pub async fn upsert_tenant(&self, t: &TenantRow) -> Result<()> {
+        self.upsert_tenants(std::slice::from_ref(t)).await
     }
 
     pub async fn tenant(&self, code: &str) -> Result<TenantRow> {
@@ -32,17 +42,29 @@ impl Store {
         with_pool!(self, p => Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(p).await?))
     }
 
-    pub async fn update_tenant_settings(&self, code: &str, display_name: &str, settings: &str) -> Result<()> {
+    pub async fn update_tenant_settings(
+        &self,
+        code: &str,
+        display_name: &str,
+        settings: &str,
+    ) -> Result<()> {
         let n = with_pool!(self, p => sqlx::query("UPDATE tenants SET display_name = $1, settings = $2 WHERE code = $3")
             .bind(display_name).bind(settings).bind(code).execute(p).await?.rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn teams(&self, tenants: &[String]) -> Result<Vec<TeamRow>> {
         if tenants.is_empty() {
             return Ok(vec![]);
         }
-        let sql = format!("SELECT * FROM teams WHERE tenant_code IN ({}) ORDER BY tenant_code, name", crate::placeholders(1, tenants.len()));
+        let sql = format!(
+            "SELECT * FROM teams WHERE tenant_code IN ({}) ORDER BY tenant_code, name",
+            crate::placeholders(1, tenants.len())
+        );
         with_pool!(self, p => {
             let mut q = sqlx::query_as(&sql);
             for t in tenants { q = q.bind(t); }
@@ -66,7 +88,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_team_member(&self, tenant: &str, team_id: i64, user_id: i64, member: bool) -> Result<()> {
+    pub async fn set_team_member(
+        &self,
+        tenant: &str,
+        team_id: i64,
+        user_id: i64,
+        member: bool,
+    ) -> Result<()> {
         with_pool!(self, p => {
             let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE id = $1 AND tenant_code = $2").bind(team_id).bind(tenant).fetch_optional(p).await?;
             if ok.is_none() { return Err(StoreError::NotFound); }
@@ -90,7 +118,13 @@ impl Store {
             .bind(tenant).fetch_all(p).await?))
     }
 
-    pub async fn upsert_template(&self, tenant: Option<&str>, key: &str, title: &str, body: &str) -> Result<i64> {
+    pub async fn upsert_template(
+        &self,
+        tenant: Option<&str>,
+        key: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<i64> {
         let now = now_ms();
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -113,6 +147,10 @@ impl Store {
 
     pub async fn delete_template(&self, tenant: &str, id: i64) -> Result<()> {
         let n = with_pool!(self, p => sqlx::query("DELETE FROM templates WHERE id = $1 AND tenant_code = $2").bind(id).bind(tenant).execute(p).await?.rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

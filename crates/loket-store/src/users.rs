@@ -1,6 +1,8 @@
 //! Users, memberships (roles per tenant), sessions and API keys.
 
-use crate::{ApiKeyRow, MembershipRow, Result, SessionRow, Store, StoreError, UserRow, now_ms, with_pool};
+use crate::{
+    ApiKeyRow, MembershipRow, Result, SessionRow, Store, StoreError, UserRow, now_ms, with_pool,
+};
 
 impl Store {
     pub async fn create_user(&self, email: &str, name: &str, password_hash: &str) -> Result<i64> {
@@ -19,7 +21,11 @@ impl Store {
 
     pub async fn set_password(&self, user_id: i64, hash: &str) -> Result<()> {
         let n = with_pool!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(user_id).execute(p).await?.rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn set_user_prefs(&self, user_id: i64, language: &str, max_open: i64) -> Result<()> {
@@ -49,11 +55,17 @@ impl Store {
     }
 
     /// Users holding any role in one of `tenants`, with their memberships there.
-    pub async fn tenant_users(&self, tenants: &[String]) -> Result<Vec<(UserRow, Vec<MembershipRow>)>> {
+    pub async fn tenant_users(
+        &self,
+        tenants: &[String],
+    ) -> Result<Vec<(UserRow, Vec<MembershipRow>)>> {
         if tenants.is_empty() {
             return Ok(vec![]);
         }
-        let sql = format!("SELECT * FROM memberships WHERE tenant_code IN ({}) ORDER BY user_id", crate::placeholders(1, tenants.len()));
+        let sql = format!(
+            "SELECT * FROM memberships WHERE tenant_code IN ({}) ORDER BY user_id",
+            crate::placeholders(1, tenants.len())
+        );
         let ms: Vec<MembershipRow> = with_pool!(self, p => {
             let mut q = sqlx::query_as(&sql);
             for t in tenants { q = q.bind(t); }
@@ -74,7 +86,13 @@ impl Store {
         with_pool!(self, p => Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
     }
 
-    pub async fn create_session(&self, token_hash: &str, user_id: i64, csrf: &str, ttl_ms: i64) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        ttl_ms: i64,
+    ) -> Result<()> {
         let now = now_ms();
         with_pool!(self, p => sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash).bind(user_id).bind(csrf).bind(now).bind(now + ttl_ms).execute(p).await.map(|_| ())?);
@@ -92,7 +110,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_api_key(&self, key_hash: &str, tenant: &str, channel: &str, name: &str, webhook_url: Option<&str>, webhook_secret: Option<&str>) -> Result<i64> {
+    pub async fn create_api_key(
+        &self,
+        key_hash: &str,
+        tenant: &str,
+        channel: &str,
+        name: &str,
+        webhook_url: Option<&str>,
+        webhook_secret: Option<&str>,
+    ) -> Result<i64> {
         with_pool!(self, p => Ok(sqlx::query_scalar(
             "INSERT INTO api_keys (key_hash, tenant_code, channel, name, webhook_url, webhook_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(key_hash).bind(tenant).bind(channel).bind(name).bind(webhook_url).bind(webhook_secret).bind(now_ms()).fetch_one(p).await?))

@@ -26,7 +26,11 @@ both!(
 );
 
 async fn seed(s: &Store) {
-    for (code, kind, name) in [("GM0344", "gemeente", "Utrecht"), ("GM0363", "gemeente", "Amsterdam"), ("NL", "nationaal", "MijnGemeente")] {
+    for (code, kind, name) in [
+        ("GM0344", "gemeente", "Utrecht"),
+        ("GM0363", "gemeente", "Amsterdam"),
+        ("NL", "nationaal", "MijnGemeente"),
+    ] {
         s.upsert_tenant(&TenantRow {
             code: code.into(),
             kind: kind.into(),
@@ -68,19 +72,31 @@ fn t(codes: &[&str]) -> Vec<String> {
 }
 
 fn agent() -> Actor {
-    Actor { user_id: None, name: "Test".into() }
+    Actor {
+        user_id: None,
+        name: "Test".into(),
+    }
 }
 
 async fn tenants_and_users(s: Store) {
     seed(&s).await;
     assert_eq!(s.tenant_count().await.unwrap(), 3);
-    let id = s.create_user("anna@utrecht.nl", "Anna de Vries", "hash").await.unwrap();
+    let id = s
+        .create_user("anna@utrecht.nl", "Anna de Vries", "hash")
+        .await
+        .unwrap();
     s.grant(id, "GM0344", "agent").await.unwrap();
     s.grant(id, "GM0344", "agent").await.unwrap();
     s.grant(id, "GM0363", "supervisor").await.unwrap();
     assert_eq!(s.memberships(id).await.unwrap().len(), 2);
-    assert!(matches!(s.create_user("anna@utrecht.nl", "x", "y").await, Err(StoreError::Conflict(_))));
-    assert!(matches!(s.user_by_email("nobody@x.nl").await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        s.create_user("anna@utrecht.nl", "x", "y").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.user_by_email("nobody@x.nl").await,
+        Err(StoreError::NotFound)
+    ));
     s.create_session("tok", id, "csrf", 60_000).await.unwrap();
     assert_eq!(s.session("tok").await.unwrap().user_id, id);
     s.delete_session("tok").await.unwrap();
@@ -89,21 +105,51 @@ async fn tenants_and_users(s: Store) {
 
 async fn ingest_is_idempotent(s: Store) {
     seed(&s).await;
-    let a = s.ingest(&inbound("GM0344", "m1", "u1", "Losse stoeptegel")).await.unwrap();
-    let b = s.ingest(&inbound("GM0344", "m1", "u1", "Losse stoeptegel")).await.unwrap();
+    let a = s
+        .ingest(&inbound("GM0344", "m1", "u1", "Losse stoeptegel"))
+        .await
+        .unwrap();
+    let b = s
+        .ingest(&inbound("GM0344", "m1", "u1", "Losse stoeptegel"))
+        .await
+        .unwrap();
     assert!(a.created && a.new_conversation);
     assert!(!b.created);
-    assert_eq!((a.conversation_id, a.message_id), (b.conversation_id, b.message_id));
+    assert_eq!(
+        (a.conversation_id, a.message_id),
+        (b.conversation_id, b.message_id)
+    );
     assert_eq!(s.messages(a.conversation_id).await.unwrap().len(), 1);
     // A second message of the same resident joins the open conversation.
-    let c = s.ingest(&inbound("GM0344", "m2", "u1", "Nog steeds niet gemaakt")).await.unwrap();
+    let c = s
+        .ingest(&inbound("GM0344", "m2", "u1", "Nog steeds niet gemaakt"))
+        .await
+        .unwrap();
     assert_eq!(c.conversation_id, a.conversation_id);
     assert!(!c.new_conversation);
     // Concurrent duplicates: exactly one message.
-    let futs: Vec<_> = (0..8).map(|_| { let s = s.clone(); tokio::spawn(async move { s.ingest(&inbound("GM0344", "m3", "u2", "Tegelijk")).await }) }).collect();
-    for f in futs { f.await.unwrap().unwrap(); }
-    let convs = s.inbox(&InboxFilter { tenants: t(&["GM0344"]), limit: 50, ..Default::default() }).await.unwrap();
-    let total: usize = futures_count(&s, &convs.iter().map(|c| c.conversation.id).collect::<Vec<_>>()).await;
+    let futs: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.ingest(&inbound("GM0344", "m3", "u2", "Tegelijk")).await })
+        })
+        .collect();
+    for f in futs {
+        f.await.unwrap().unwrap();
+    }
+    let convs = s
+        .inbox(&InboxFilter {
+            tenants: t(&["GM0344"]),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let total: usize = futures_count(
+        &s,
+        &convs.iter().map(|c| c.conversation.id).collect::<Vec<_>>(),
+    )
+    .await;
     assert_eq!(total, 3);
 }
 
@@ -118,108 +164,296 @@ async fn futures_count(s: &Store, ids: &[i64]) -> usize {
 async fn state_machine_and_history(s: Store) {
     seed(&s).await;
     let g = t(&["GM0344"]);
-    let a = s.ingest(&inbound("GM0344", "m1", "u1", "Vraag over paspoort")).await.unwrap();
+    let a = s
+        .ingest(&inbound("GM0344", "m1", "u1", "Vraag over paspoort"))
+        .await
+        .unwrap();
     let id = a.conversation_id;
-    let err = s.change(id, &g, None, &agent(), &Change::State(ConversationState::Wachtend)).await.unwrap_err();
+    let err = s
+        .change(
+            id,
+            &g,
+            None,
+            &agent(),
+            &Change::State(ConversationState::Wachtend),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
-    s.change(id, &g, None, &agent(), &Change::State(ConversationState::Open)).await.unwrap();
-    let out = NewOutgoing { body: "Dag!".into(), note: false, sent_as_tenant: "GM0344".into(), outbox_payload: None };
+    s.change(
+        id,
+        &g,
+        None,
+        &agent(),
+        &Change::State(ConversationState::Open),
+    )
+    .await
+    .unwrap();
+    let out = NewOutgoing {
+        body: "Dag!".into(),
+        note: false,
+        sent_as_tenant: "GM0344".into(),
+        outbox_payload: None,
+    };
     s.add_outgoing(id, &g, &agent(), &out).await.unwrap();
     let c = s.conversation(id, &g).await.unwrap();
     assert_eq!(c.state, "wachtend");
     assert!(c.first_response_at.is_some());
-    s.change(id, &g, None, &agent(), &Change::State(ConversationState::Opgelost)).await.unwrap();
+    s.change(
+        id,
+        &g,
+        None,
+        &agent(),
+        &Change::State(ConversationState::Opgelost),
+    )
+    .await
+    .unwrap();
     assert!(s.conversation(id, &g).await.unwrap().resolved_at.is_some());
     // The resident writes again: it reopens.
-    s.ingest(&inbound("GM0344", "m2", "u1", "Toch nog een vraag")).await.unwrap();
+    s.ingest(&inbound("GM0344", "m2", "u1", "Toch nog een vraag"))
+        .await
+        .unwrap();
     let c = s.conversation(id, &g).await.unwrap();
     assert_eq!(c.state, "open");
     assert!(c.resolved_at.is_none());
-    let kinds: Vec<String> = s.events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, ["aangemaakt", "status", "antwoord", "status", "heropend"]);
+    let kinds: Vec<String> = s
+        .events(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["aangemaakt", "status", "antwoord", "status", "heropend"]
+    );
 }
 
 async fn stale_update_is_rejected(s: Store) {
     seed(&s).await;
     let g = t(&["GM0344"]);
-    let id = s.ingest(&inbound("GM0344", "m1", "u1", "x")).await.unwrap().conversation_id;
+    let id = s
+        .ingest(&inbound("GM0344", "m1", "u1", "x"))
+        .await
+        .unwrap()
+        .conversation_id;
     let v = s.conversation(id, &g).await.unwrap().version;
-    s.change(id, &g, Some(v), &agent(), &Change::Priority("hoog".into())).await.unwrap();
-    let err = s.change(id, &g, Some(v), &agent(), &Change::Priority("laag".into())).await.unwrap_err();
+    s.change(id, &g, Some(v), &agent(), &Change::Priority("hoog".into()))
+        .await
+        .unwrap();
+    let err = s
+        .change(id, &g, Some(v), &agent(), &Change::Priority("laag".into()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)));
     assert_eq!(s.conversation(id, &g).await.unwrap().priority, "hoog");
-    let err = s.change(id, &g, None, &agent(), &Change::Priority("superhoog".into())).await.unwrap_err();
+    let err = s
+        .change(
+            id,
+            &g,
+            None,
+            &agent(),
+            &Change::Priority("superhoog".into()),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     assert_eq!(s.events(id).await.unwrap().len(), 2, "nothing half-written");
 }
 
 async fn tenant_scope(s: Store) {
     seed(&s).await;
-    let id = s.ingest(&inbound("GM0344", "m1", "u1", "Utrechtse vraag")).await.unwrap().conversation_id;
+    let id = s
+        .ingest(&inbound("GM0344", "m1", "u1", "Utrechtse vraag"))
+        .await
+        .unwrap()
+        .conversation_id;
     let ams = t(&["GM0363"]);
-    assert!(matches!(s.conversation(id, &ams).await, Err(StoreError::NotFound)));
-    assert!(matches!(s.change(id, &ams, None, &agent(), &Change::Priority("hoog".into())).await, Err(StoreError::NotFound)));
-    let out = NewOutgoing { body: "x".into(), note: true, sent_as_tenant: "GM0363".into(), outbox_payload: None };
-    assert!(matches!(s.add_outgoing(id, &ams, &agent(), &out).await, Err(StoreError::NotFound)));
-    assert!(s.inbox(&InboxFilter { tenants: ams.clone(), limit: 50, ..Default::default() }).await.unwrap().is_empty());
+    assert!(matches!(
+        s.conversation(id, &ams).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.change(id, &ams, None, &agent(), &Change::Priority("hoog".into()))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let out = NewOutgoing {
+        body: "x".into(),
+        note: true,
+        sent_as_tenant: "GM0363".into(),
+        outbox_payload: None,
+    };
+    assert!(matches!(
+        s.add_outgoing(id, &ams, &agent(), &out).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        s.inbox(&InboxFilter {
+            tenants: ams.clone(),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
     assert!(s.search(&ams, "utrechtse", 10).await.unwrap().is_empty());
-    assert!(matches!(s.conversation(id, &[]).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        s.conversation(id, &[]).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn transfer_keeps_history(s: Store) {
     seed(&s).await;
     let nl = t(&["NL"]);
-    let id = s.ingest(&inbound("NL", "m1", "u1", "Lantaarnpaal kapot in Hoograven")).await.unwrap().conversation_id;
-    s.change(id, &nl, None, &agent(), &Change::Transfer { to: "GM0344".into(), to_name: "Utrecht".into() }).await.unwrap();
-    assert!(matches!(s.conversation(id, &nl).await, Err(StoreError::NotFound)));
+    let id = s
+        .ingest(&inbound(
+            "NL",
+            "m1",
+            "u1",
+            "Lantaarnpaal kapot in Hoograven",
+        ))
+        .await
+        .unwrap()
+        .conversation_id;
+    s.change(
+        id,
+        &nl,
+        None,
+        &agent(),
+        &Change::Transfer {
+            to: "GM0344".into(),
+            to_name: "Utrecht".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.conversation(id, &nl).await,
+        Err(StoreError::NotFound)
+    ));
     let c = s.conversation(id, &t(&["GM0344"])).await.unwrap();
     assert_eq!(c.origin_tenant_code, "NL");
     assert_eq!(s.messages(id).await.unwrap().len(), 1);
-    assert_eq!(s.events(id).await.unwrap().last().unwrap().kind, "overdracht");
-    assert_eq!(s.search(&t(&["GM0344"]), "lantaarnpal", 5).await.unwrap().len(), 1);
-    let err = s.change(id, &t(&["GM0344"]), None, &agent(), &Change::Transfer { to: "GM9999".into(), to_name: "?".into() }).await.unwrap_err();
+    assert_eq!(
+        s.events(id).await.unwrap().last().unwrap().kind,
+        "overdracht"
+    );
+    assert_eq!(
+        s.search(&t(&["GM0344"]), "lantaarnpal", 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let err = s
+        .change(
+            id,
+            &t(&["GM0344"]),
+            None,
+            &agent(),
+            &Change::Transfer {
+                to: "GM9999".into(),
+                to_name: "?".into(),
+            },
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     // The resident writes again on the national entry: same conversation, now at Utrecht.
-    let again = s.ingest(&inbound("NL", "m2", "u1", "Al bekend?")).await.unwrap();
+    let again = s
+        .ingest(&inbound("NL", "m2", "u1", "Al bekend?"))
+        .await
+        .unwrap();
     assert_eq!(again.conversation_id, id);
 }
 
 async fn outbox_retry(s: Store) {
     seed(&s).await;
     let g = t(&["GM0344"]);
-    let id = s.ingest(&inbound("GM0344", "m1", "u1", "x")).await.unwrap().conversation_id;
-    let out = NewOutgoing { body: "Antwoord".into(), note: false, sent_as_tenant: "GM0344".into(), outbox_payload: Some("{}".into()) };
+    let id = s
+        .ingest(&inbound("GM0344", "m1", "u1", "x"))
+        .await
+        .unwrap()
+        .conversation_id;
+    let out = NewOutgoing {
+        body: "Antwoord".into(),
+        note: false,
+        sent_as_tenant: "GM0344".into(),
+        outbox_payload: Some("{}".into()),
+    };
     let m = s.add_outgoing(id, &g, &agent(), &out).await.unwrap();
     assert_eq!(m.delivery_state.as_deref(), Some("wachtrij"));
     let claimed = s.claim_outbox(10, 30_000).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(s.claim_outbox(10, 30_000).await.unwrap().is_empty(), "leased item is not claimed twice");
-    assert!(!s.outbox_failed(claimed[0].id, m.id, claimed[0].attempts, "HTTP 500").await.unwrap());
+    assert!(
+        s.claim_outbox(10, 30_000).await.unwrap().is_empty(),
+        "leased item is not claimed twice"
+    );
+    assert!(
+        !s.outbox_failed(claimed[0].id, m.id, claimed[0].attempts, "HTTP 500")
+            .await
+            .unwrap()
+    );
     let item = s.outbox_item(m.id).await.unwrap();
-    assert_eq!((item.attempts, item.last_error.as_deref()), (1, Some("HTTP 500")));
+    assert_eq!(
+        (item.attempts, item.last_error.as_deref()),
+        (1, Some("HTTP 500"))
+    );
     s.outbox_delivered(item.id, m.id, false).await.unwrap();
-    assert_eq!(s.message(m.id).await.unwrap().delivery_state.as_deref(), Some("verzonden"));
+    assert_eq!(
+        s.message(m.id).await.unwrap().delivery_state.as_deref(),
+        Some("verzonden")
+    );
 }
 
 async fn search_dutch(s: Store) {
     seed(&s).await;
     let g = t(&["GM0344"]);
-    let id = s.ingest(&inbound("GM0344", "m1", "u1", "De stoeptegels liggen los bij het café")).await.unwrap().conversation_id;
-    let note = NewOutgoing { body: "Doorgezet naar de buitendienst".into(), note: true, sent_as_tenant: "GM0344".into(), outbox_payload: None };
+    let id = s
+        .ingest(&inbound(
+            "GM0344",
+            "m1",
+            "u1",
+            "De stoeptegels liggen los bij het café",
+        ))
+        .await
+        .unwrap()
+        .conversation_id;
+    let note = NewOutgoing {
+        body: "Doorgezet naar de buitendienst".into(),
+        note: true,
+        sent_as_tenant: "GM0344".into(),
+        outbox_payload: None,
+    };
     s.add_outgoing(id, &g, &agent(), &note).await.unwrap();
     for q in ["stoeptegel", "cafe", "Café", "stoept", "buitendienst"] {
         let hits = s.search(&g, q, 10).await.unwrap();
-        assert!(hits.iter().any(|h| h.conversation_id == Some(id)), "{q}: {hits:?}");
+        assert!(
+            hits.iter().any(|h| h.conversation_id == Some(id)),
+            "{q}: {hits:?}"
+        );
     }
-    assert!(!s.search(&g, "Inwoner u1", 10).await.unwrap().is_empty(), "contacts are searchable");
+    assert!(
+        !s.search(&g, "Inwoner u1", 10).await.unwrap().is_empty(),
+        "contacts are searchable"
+    );
     assert!(s.search(&g, "\"; DROP TABLE", 10).await.unwrap().is_empty());
 }
 
 async fn templates_override(s: Store) {
     seed(&s).await;
-    s.upsert_template(None, "groet", "Groet", "Beste {{inwoner.naam}},").await.unwrap();
-    s.upsert_template(Some("GM0344"), "groet", "Groet", "Hoi {{inwoner.naam}},").await.unwrap();
-    s.upsert_template(None, "groet", "Groet", "Geachte {{inwoner.naam}},").await.unwrap();
+    s.upsert_template(None, "groet", "Groet", "Beste {{inwoner.naam}},")
+        .await
+        .unwrap();
+    s.upsert_template(Some("GM0344"), "groet", "Groet", "Hoi {{inwoner.naam}},")
+        .await
+        .unwrap();
+    s.upsert_template(None, "groet", "Groet", "Geachte {{inwoner.naam}},")
+        .await
+        .unwrap();
     let ut = s.templates(Some("GM0344")).await.unwrap();
     assert_eq!(ut.len(), 2);
     let ams = s.templates(Some("GM0363")).await.unwrap();
@@ -236,5 +470,8 @@ async fn widget_token_resumes(s: Store) {
     m.external_id = "w2".into();
     let b = s.ingest(&m).await.unwrap();
     assert_eq!(a.conversation_id, b.conversation_id);
-    assert_eq!(s.conversation_by_widget_token("tok-abc").await.unwrap().id, a.conversation_id);
+    assert_eq!(
+        s.conversation_by_widget_token("tok-abc").await.unwrap().id,
+        a.conversation_id
+    );
 }

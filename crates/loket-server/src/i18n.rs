@@ -1,0 +1,153 @@
+//! Dutch first, English available. One dictionary: key → (nl, en).
+
+use axum::http::HeaderMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Nl,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Lang {
+        if s == "en" { Lang::En } else { Lang::Nl }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Nl => "nl",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// Language from the `lang` cookie (set by the switch); Dutch otherwise.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::parse(crate::auth::cookie(headers, "lang").unwrap_or("nl"))
+}
+
+/// The translator handed to templates: `{{ t.s("inbox") }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    pub fn s(&self, key: &str) -> &'static str {
+        let (nl, en) = lookup(key);
+        match self.0 {
+            Lang::Nl => nl,
+            Lang::En => en,
+        }
+    }
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+    pub fn is_en(&self) -> bool {
+        self.0 == Lang::En
+    }
+}
+
+fn lookup(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "app" => ("Loket", "Loket"),
+        "skip" => ("Naar de inhoud", "Skip to content"),
+        "login" => ("Inloggen", "Log in"),
+        "logout" => ("Uitloggen", "Log out"),
+        "email" => ("E-mailadres", "E-mail address"),
+        "password" => ("Wachtwoord", "Password"),
+        "login_intro" => (
+            "Log in met uw werkaccount om gesprekken van inwoners te behandelen.",
+            "Log in with your work account to handle residents' conversations.",
+        ),
+        "login_failed" => (
+            "E-mailadres of wachtwoord klopt niet.",
+            "E-mail address or password is incorrect.",
+        ),
+        "inbox" => ("Inbox", "Inbox"),
+        "search" => ("Zoeken", "Search"),
+        "search_ph" => (
+            "Zoek in berichten, notities en inwoners",
+            "Search messages, notes and residents",
+        ),
+        "admin" => ("Beheer", "Settings"),
+        "online" => ("Beschikbaar", "Available"),
+        "offline" => ("Afwezig", "Away"),
+        "go_online" => ("Zet mij op beschikbaar", "Set me available"),
+        "go_offline" => ("Zet mij op afwezig", "Set me away"),
+        "mine" => ("Mijn gesprekken", "My conversations"),
+        "unassigned" => ("Niet toegewezen", "Unassigned"),
+        "team" => ("Mijn team", "My team"),
+        "all" => ("Alle actieve", "All active"),
+        "state" => ("Status", "State"),
+        "priority" => ("Prioriteit", "Priority"),
+        "tenant" => ("Gemeente", "Municipality"),
+        "label" => ("Label", "Label"),
+        "labels" => ("Labels", "Labels"),
+        "sla" => ("Servicenorm", "Service level"),
+        "sla_due" => ("Bijna verlopen", "Due soon"),
+        "sla_breached" => ("Verlopen", "Breached"),
+        "filter" => ("Filteren", "Filter"),
+        "any" => ("Alle", "Any"),
+        "no_conversations" => (
+            "Geen gesprekken met deze filters. Goed bezig!",
+            "No conversations match these filters. Well done!",
+        ),
+        "resident" => ("Inwoner", "Resident"),
+        "subject" => ("Onderwerp", "Subject"),
+        "assignee" => ("Behandelaar", "Assignee"),
+        "waiting_since" => ("Laatste bericht", "Last message"),
+        "reply" => ("Antwoord", "Reply"),
+        "send" => ("Versturen", "Send"),
+        "note" => ("Interne notitie", "Internal note"),
+        "add_note" => ("Notitie opslaan", "Save note"),
+        "templates" => ("Standaardantwoorden", "Answer templates"),
+        "insert_template" => ("Invoegen", "Insert"),
+        "resolve" => ("Oplossen", "Resolve"),
+        "reopen" => ("Heropenen", "Reopen"),
+        "close" => ("Sluiten", "Close"),
+        "wait" => ("Wacht op inwoner", "Waiting for resident"),
+        "open_state" => ("In behandeling", "Open"),
+        "assign" => ("Toewijzen", "Assign"),
+        "assign_me" => ("Aan mij toewijzen", "Assign to me"),
+        "nobody" => ("Niemand", "Nobody"),
+        "transfer" => ("Overdragen aan gemeente", "Transfer to municipality"),
+        "history" => ("Activiteit", "Activity"),
+        "earlier" => (
+            "Eerdere gesprekken van deze inwoner",
+            "Earlier conversations of this resident",
+        ),
+        "none_earlier" => ("Geen eerdere gesprekken.", "No earlier conversations."),
+        "link_contact" => ("Koppel aan gesprek #", "Link to conversation #"),
+        "link" => ("Koppelen", "Link"),
+        "typing_warning" => (
+            "typt al een antwoord in dit gesprek.",
+            "is already typing a reply in this conversation.",
+        ),
+        "shortcuts" => ("Sneltoetsen", "Keyboard shortcuts"),
+        "delivery_wachtrij" => ("in wachtrij", "queued"),
+        "delivery_verzonden" => ("verzonden", "sent"),
+        "delivery_afgeleverd" => ("afgeleverd", "delivered"),
+        "delivery_mislukt" => ("mislukt", "failed"),
+        "retry" => ("Opnieuw proberen", "Retry"),
+        "save" => ("Opslaan", "Save"),
+        "team_label" => ("Team", "Team"),
+        "channel" => ("Kanaal", "Channel"),
+        "language" => ("Taal", "Language"),
+        "new_messages" => (
+            "Nieuwe gesprekken of berichten",
+            "New conversations or messages",
+        ),
+        "via_pool" => ("via regiopool", "via regional pool"),
+        "api_docs" => ("API-documentatie", "API reference"),
+        _ => ("?", "?"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_languages() {
+        let nl = super::Tr(super::Lang::Nl);
+        let en = super::Tr(super::Lang::En);
+        assert_eq!(nl.s("login"), "Inloggen");
+        assert_eq!(en.s("login"), "Log in");
+    }
+}

@@ -1,0 +1,119 @@
+//! The outbox worker: delivers queued replies on their channel, with backoff on failure, and
+//! publishes each delivery state so the agent sees it next to the message.
+
+use crate::hub::HubEvent;
+use crate::state::AppState;
+use loket_channels::{DeliveryError, Outgoing};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where an outbox item goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// The resident's chat widget: the reply is pushed over the hub and fetched on reconnect.
+    Webchat,
+    /// The generic API channel: POST to the API key's webhook.
+    Webhook { api_key_id: i64 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payload {
+    pub target: Target,
+    pub message: Outgoing,
+}
+
+/// Runs until the process ends: wakes on new items or every second.
+pub async fn run(state: AppState) {
+    loop {
+        match state.store.claim_outbox(20, 60_000).await {
+            Ok(items) => {
+                for item in items {
+                    deliver(&state, item).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox claim failed"),
+        }
+        tokio::select! {
+            _ = state.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn deliver(state: &AppState, item: loket_store::OutboxRow) {
+    let mut payload: Payload = match serde_json::from_str(&item.payload) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = state
+                .store
+                .outbox_failed(
+                    item.id,
+                    item.message_id,
+                    loket_store::outbox::MAX_ATTEMPTS,
+                    &format!("onleesbare outbox-regel: {e}"),
+                )
+                .await;
+            return;
+        }
+    };
+    payload.message.message_id = item.message_id;
+    let tenant = payload.message.tenant.code.clone();
+    let result: Result<bool, DeliveryError> = match &payload.target {
+        Target::Webchat => Ok(true),
+        Target::Webhook { api_key_id } => match state.store.api_key_by_id(*api_key_id).await {
+            Ok(k) => match (k.webhook_url, k.webhook_secret) {
+                (Some(url), Some(secret)) if !url.is_empty() => state
+                    .webhooks
+                    .deliver(&url, &secret, &payload.message)
+                    .await
+                    .map(|_| true),
+                _ => Err(DeliveryError::fatal(
+                    "geen webhook ingesteld voor dit API-kanaal",
+                )),
+            },
+            Err(_) => Err(DeliveryError::fatal("API-sleutel bestaat niet meer")),
+        },
+    };
+    let state_label = match result {
+        Ok(delivered) => {
+            if let Err(e) = state
+                .store
+                .outbox_delivered(item.id, item.message_id, delivered)
+                .await
+            {
+                tracing::warn!(error = %e, "recording delivery failed");
+                return;
+            }
+            metrics::counter!("loket_outbox_delivered_total").increment(1);
+            if delivered { "afgeleverd" } else { "verzonden" }
+        }
+        Err(e) => {
+            let attempts = if e.retryable {
+                item.attempts
+            } else {
+                loket_store::outbox::MAX_ATTEMPTS
+            };
+            tracing::info!(outbox = item.id, attempt = item.attempts + 1, error = %e.message, "delivery failed");
+            metrics::counter!("loket_outbox_failures_total").increment(1);
+            match state
+                .store
+                .outbox_failed(item.id, item.message_id, attempts, &e.message)
+                .await
+            {
+                Ok(true) => "mislukt",
+                Ok(false) => "wachtrij",
+                Err(err) => {
+                    tracing::warn!(error = %err, "recording failure failed");
+                    return;
+                }
+            }
+        }
+    };
+    state.hub.publish(HubEvent::Delivery {
+        tenant,
+        conversation_id: item.conversation_id,
+        message_id: item.message_id,
+        state: state_label.into(),
+    });
+}

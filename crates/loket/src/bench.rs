@@ -1,0 +1,158 @@
+//! `loket bench`: hot paths measured against a bare baseline in the same run, so that the ratio
+//! means something on a noisy machine.
+
+use clap::Subcommand;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Inbound messages per second through the HTTP API into SQLite, against plain SQL inserts
+    /// of the same rows with the same durability.
+    Intake {
+        /// Messages per measurement.
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Messages analysed per second by the text engine on one core, against lower-casing and
+    /// splitting the same texts.
+    Text {
+        #[arg(long, default_value_t = 20000)]
+        messages: usize,
+    },
+}
+
+const TEXTS: &[&str] = &[
+    "Er ligt al twee weken een losse stoeptegel voor Oudegracht 112 in Utrecht, mijn moeder is er bijna over gestruikeld.",
+    "Wanneer wordt het grofvuil opgehaald in Leidsche Rijn? Ik kan online geen afspraak maken.",
+    "De lantaarnpaal bij de speeltuin doet het al dagen niet, 's avonds is het daar echt donker.",
+    "Mijn container is vanochtend niet geleegd terwijl hij op tijd aan de straat stond in Zwolle.",
+    "Top geregeld met de nieuwe fietsenstalling bij het station, complimenten aan de gemeente!",
+    "Hoe vraag ik een parkeervergunning aan voor mijn nieuwe auto? Ik woon in Haarlem.",
+];
+
+pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Intake {
+            messages,
+            concurrency,
+        } => intake(messages, concurrency).await,
+        BenchCmd::Text { messages } => {
+            text(messages);
+            Ok(())
+        }
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    format!("{cores} cores, {cpu}")
+}
+
+async fn intake(n: usize, concurrency: usize) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("loket-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    // Baseline: the same rows, plain SQL, same SQLite settings, no server.
+    let bare =
+        loket_store::Store::connect(&format!("sqlite://{}", dir.join("bare.db").display())).await?;
+    bare.migrate().await?;
+    loket_server::seed::tenants(&bare).await?;
+    let t0 = Instant::now();
+    loket_store::bench::bare_inserts(&bare, "GM0344", n).await?;
+    let bare_rate = n as f64 / t0.elapsed().as_secs_f64();
+    bare.close().await;
+
+    // The real path: HTTP → auth → validation → analysis → routing → store → hub.
+    let cfg = loket_server::Config {
+        database_url: format!("sqlite://{}", dir.join("api.db").display()),
+        ..loket_server::Config::default()
+    };
+    let state = loket_server::build(cfg, None).await?;
+    loket_server::seed::tenants(&state.store).await?;
+    state.reload_tenants().await?;
+    state
+        .store
+        .create_api_key(
+            &loket_server::auth::sha256_hex("bench-key"),
+            "GM0344",
+            "api",
+            "bench",
+            None,
+            None,
+        )
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(loket_server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/v1/inbound");
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let client = client.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < n {
+                let body = serde_json::json!({"external_id": format!("b-{i}"), "channel": "api", "author": {"id": format!("a-{i}"), "name": "Bench"},
+                    "text": TEXTS[i % TEXTS.len()], "sent_at": "2026-11-29T12:00:00Z"});
+                let r = client.post(&url).bearer_auth("bench-key").json(&body).send().await?;
+                anyhow::ensure!(r.status() == 202, "HTTP {}", r.status());
+                i += concurrency;
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let api_rate = n as f64 / t0.elapsed().as_secs_f64();
+    let _ = tx.send(());
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("machine:            {}", machine());
+    println!("messages:           {n} (API concurrency {concurrency})");
+    println!("bare SQL inserts:   {bare_rate:>10.0} msg/s");
+    println!("API intake:         {api_rate:>10.0} msg/s");
+    println!("ratio API/bare:     {:>10.2}", api_rate / bare_rate);
+    Ok(())
+}
+
+fn text(n: usize) {
+    let engine = loket_text::engine();
+    let t0 = Instant::now();
+    let mut sink = 0usize;
+    for i in 0..n {
+        let t = TEXTS[i % TEXTS.len()];
+        sink += t.to_lowercase().split_whitespace().count();
+    }
+    let base = n as f64 / t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    for i in 0..n {
+        let a = engine.analyse(&loket_text::Input::text(TEXTS[i % TEXTS.len()]));
+        sink += a.language.len();
+    }
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    println!("machine:            {}", machine());
+    println!("baseline (lowercase+split): {base:>12.0} msg/s");
+    println!("engine.analyse:             {rate:>12.0} msg/s");
+    println!(
+        "ratio engine/baseline:      {:>12.4}   (checksum {sink})",
+        rate / base
+    );
+}
