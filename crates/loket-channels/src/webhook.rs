@@ -20,8 +20,12 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 
 /// Constant-time check of a signature header against a body.
 pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
-    let Some(hex_sig) = header.strip_prefix("sha256=") else { return false };
-    let Ok(sig) = hex::decode(hex_sig) else { return false };
+    let Some(hex_sig) = header.strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hex_sig) else {
+        return false;
+    };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(body);
     mac.verify_slice(&sig).is_ok()
@@ -52,7 +56,12 @@ impl WebhookClient {
 
     /// POSTs the reply as JSON. 2xx is delivered; 4xx other than 408/429 is a permanent failure
     /// (the receiver rejects it, retrying will not help); anything else is retried.
-    pub async fn deliver(&self, url: &str, secret: &str, out: &Outgoing) -> Result<(), DeliveryError> {
+    pub async fn deliver(
+        &self,
+        url: &str,
+        secret: &str,
+        out: &Outgoing,
+    ) -> Result<(), DeliveryError> {
         let body = serde_json::to_vec(out).map_err(|e| DeliveryError::fatal(e.to_string()))?;
         let resp = self
             .http
@@ -63,14 +72,22 @@ impl WebhookClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| DeliveryError::retry(format!("webhook onbereikbaar: {}", without_url(&e))))?;
+            .map_err(|e| {
+                DeliveryError::retry(format!("webhook onbereikbaar: {}", without_url(&e)))
+            })?;
         let status = resp.status();
         if status.is_success() {
             Ok(())
         } else if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
-            Err(DeliveryError::fatal(format!("webhook weigert het bericht: HTTP {}", status.as_u16())))
+            Err(DeliveryError::fatal(format!(
+                "webhook weigert het bericht: HTTP {}",
+                status.as_u16()
+            )))
         } else {
-            Err(DeliveryError::retry(format!("webhook gaf HTTP {}", status.as_u16())))
+            Err(DeliveryError::retry(format!(
+                "webhook gaf HTTP {}",
+                status.as_u16()
+            )))
         }
     }
 }
