@@ -283,8 +283,14 @@ impl FromRequestParts<AppState> for CurrentUser {
             token_hash,
         };
         // Mutating API calls authenticated by cookie must carry the CSRF token in a header.
+        // Nested routers see a stripped path: look at the original one.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string());
         let m = &parts.method;
-        if parts.uri.path().starts_with("/api/")
+        if path.starts_with("/api/")
             && !(m == axum::http::Method::GET || m == axum::http::Method::HEAD)
         {
             let h = parts

@@ -140,7 +140,11 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
             "Let op: de inwoner heeft mogelijk een BSN openbaar gedeeld".into(),
         ));
     }
-    let now = chrono::Utc::now();
+    // The SLA clock starts when the resident sent the message (bounded to the past year), not
+    // when a delayed channel delivered it.
+    let now_ms = loket_store::now_ms();
+    let sent_at = req.sent_at.clamp(now_ms - 366 * 86_400_000, now_ms);
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(sent_at).unwrap_or_else(chrono::Utc::now);
     let s = &target.settings;
     let inbound = NewInbound {
         tenant_code: target.code.clone(),

@@ -156,6 +156,7 @@ pub async fn serve(
         let state = state.clone();
         tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(30));
+            t.tick().await;
             loop {
                 t.tick().await;
                 if let Err(e) = state.reload_tenants().await {

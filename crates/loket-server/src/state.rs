@@ -53,6 +53,8 @@ pub struct Inner {
     pub store: Store,
     pub hub: Hub,
     pub tenants: RwLock<Arc<HashMap<String, Tenant>>>,
+    /// Serialises reloads so that a slow periodic reload cannot overwrite a newer one.
+    reload_lock: tokio::sync::Mutex<()>,
     pub login_failures: Mutex<HashMap<String, Vec<Instant>>>,
     pub webhooks: loket_channels::webhook::WebhookClient,
     pub outbox_wake: tokio::sync::Notify,
@@ -89,6 +91,7 @@ impl AppState {
                 store,
                 hub,
                 tenants: RwLock::new(Arc::new(HashMap::new())),
+                reload_lock: tokio::sync::Mutex::new(()),
                 login_failures: Mutex::new(HashMap::new()),
                 webhooks: Default::default(),
                 outbox_wake: tokio::sync::Notify::new(),
@@ -102,6 +105,7 @@ impl AppState {
 
     /// Re-reads all tenants (after an admin change, and periodically for other nodes' changes).
     pub async fn reload_tenants(&self) -> anyhow::Result<()> {
+        let _guard = self.reload_lock.lock().await;
         let rows = self.store.tenants().await?;
         let map: HashMap<String, Tenant> = rows
             .into_iter()

@@ -864,6 +864,10 @@ async fn action(
     if let Err(e) = user.check_csrf(&f.csrf) {
         return page_error(e, lang_of(&headers));
     }
+    // Out of scope is "not found", whatever the action.
+    if state.store.conversation(id, &user.visible).await.is_err() {
+        return page_error(AppError::NotFound, lang_of(&headers));
+    }
     let v = f.value.trim().to_string();
     let change = match f.action.as_str() {
         "state" => match ConversationState::parse(&v) {
@@ -909,8 +913,7 @@ async fn action(
         }
         "retry" => {
             let mid: i64 = v.parse().unwrap_or(0);
-            let ok = state.store.conversation(id, &user.visible).await.is_ok()
-                && state
+            let ok = state
                     .store
                     .message(mid)
                     .await

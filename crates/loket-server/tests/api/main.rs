@@ -1,0 +1,12 @@
+//! Black-box tests of the whole server: real HTTP on a random port, a database per test, run on
+//! SQLite and (with `LOKET_TEST_POSTGRES`) PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod conversations;
+mod inbound;
+mod isolation;
+mod outbox;
+mod pools;
+mod widget;
