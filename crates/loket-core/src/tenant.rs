@@ -173,3 +173,20 @@ mod settings_tests {
         assert!(!PoolHandover::Backlog { n: 5 }.pool_serves(true, 5));
     }
 }
+#[cfg(test)]
+mod handover_serde {
+    #[test]
+    fn roundtrip() {
+        for h in [
+            super::PoolHandover::Never,
+            super::PoolHandover::Backlog { n: 3 },
+        ] {
+            let s = super::TenantSettings {
+                handover: h,
+                ..Default::default()
+            };
+            let j = s.to_json();
+            assert_eq!(super::TenantSettings::from_json(&j).handover, h, "{j}");
+        }
+    }
+}
