@@ -7,6 +7,7 @@ mod auth;
 mod conversations;
 mod inbound;
 mod isolation;
+mod nodes;
 mod outbox;
 mod pools;
 mod widget;
