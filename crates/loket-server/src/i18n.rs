@@ -43,6 +43,27 @@ impl Tr {
     pub fn is_en(&self) -> bool {
         self.0 == Lang::En
     }
+    /// A conversation state's label: `{{ t.state(c.state.as_str()) }}`.
+    pub fn state(&self, state: &str) -> &'static str {
+        match state {
+            "nieuw" => self.s("state_nieuw"),
+            "open" => self.s("state_open"),
+            "wachtend" => self.s("state_wachtend"),
+            "opgelost" => self.s("state_opgelost"),
+            "gesloten" => self.s("state_gesloten"),
+            _ => "",
+        }
+    }
+    /// A priority's label: `{{ t.prio(c.priority.as_str()) }}`.
+    pub fn prio(&self, priority: &str) -> &'static str {
+        match priority {
+            "spoed" => self.s("prio_spoed"),
+            "hoog" => self.s("prio_hoog"),
+            "normaal" => self.s("prio_normaal"),
+            "laag" => self.s("prio_laag"),
+            _ => "",
+        }
+    }
 }
 
 fn lookup(key: &str) -> (&'static str, &'static str) {
@@ -137,6 +158,51 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         ),
         "via_pool" => ("via regiopool", "via regional pool"),
         "api_docs" => ("API-documentatie", "API reference"),
+        "main_menu" => ("Hoofdmenu", "Main menu"),
+        "tagline" => ("webcare voor gemeenten", "webcare for municipalities"),
+        "back_inbox" => ("Terug naar de inbox", "Back to the inbox"),
+        "details" => ("Gespreksgegevens", "Conversation details"),
+        "messages" => ("Berichten", "Messages"),
+        "remove_label" => ("Verwijder label", "Remove label"),
+        "new_label" => ("Nieuw label", "New label"),
+        "add_label" => ("Label toevoegen", "Add label"),
+        "add_label_short" => ("Toevoegen", "Add"),
+        "choose_tenant" => ("Kies een gemeente…", "Choose a municipality…"),
+        "label_ph" => ("bijv. pers", "e.g. press"),
+        "note_hint" => (
+            "Een notitie is alleen zichtbaar voor collega's.",
+            "A note is only visible to colleagues.",
+        ),
+        "sent_as" => ("namens", "sent as"),
+        "nothing_found" => ("Niets gevonden.", "Nothing found."),
+        "results" => ("resultaten", "results"),
+        "search_intro" => (
+            "Zoek in berichten, interne notities en inwoners van de gemeenten waarvoor u werkt.",
+            "Search messages, internal notes and residents of the municipalities you work for.",
+        ),
+        "help_button" => ("Sneltoetsen", "Shortcuts"),
+        "shortcut_hint" => ("Druk op ? voor sneltoetsen.", "Press ? for keyboard shortcuts."),
+        "clear_filters" => ("Filters wissen", "Clear filters"),
+        "identities" => ("Bekend als", "Known as"),
+        "actions" => ("Acties", "Actions"),
+        "assignment" => ("Toewijzing", "Assignment"),
+        "signed_in_as" => ("Ingelogd als", "Signed in as"),
+        "open_conversation" => ("Open gesprek", "Open conversation"),
+        "conversation" => ("Gesprek", "Conversation"),
+        "last_activity" => ("Laatste bericht", "Last message"),
+        "error_help" => (
+            "Controleer het adres of ga terug naar de inbox. Blijft het misgaan, neem dan contact op met uw beheerder.",
+            "Check the address or go back to the inbox. If the problem persists, contact your administrator.",
+        ),
+        "state_nieuw" => ("Nieuw", "New"),
+        "state_open" => ("Open", "Open"),
+        "state_wachtend" => ("Wacht op inwoner", "Waiting for resident"),
+        "state_opgelost" => ("Opgelost", "Resolved"),
+        "state_gesloten" => ("Gesloten", "Closed"),
+        "prio_spoed" => ("Spoed", "Urgent"),
+        "prio_hoog" => ("Hoog", "High"),
+        "prio_normaal" => ("Normaal", "Normal"),
+        "prio_laag" => ("Laag", "Low"),
         _ => ("?", "?"),
     }
 }
