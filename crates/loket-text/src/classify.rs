@@ -1,164 +1,248 @@
-//! Features and a small multinomial logistic regression, trained at start-up.
+//! Topic and sentiment models: hashed sparse features and multinomial logistic regression
+//! (averaged SGD with L2), trained at start-up from the compiled-in `training.jsonl`.
 //!
-//! Training on the compiled-in `training.jsonl` takes a few tens of milliseconds, so the
-//! weights never drift from the data in the repository and no binary blob is checked in.
+//! Features of a message, all hashed to 64-bit keys and kept when seen in training:
+//! - topic: Snowball stems of content words, the known parts of unknown compounds
+//!   ("grofvuilafspraak" -> grofvuil + afspraak), character 3–5-grams of each content word
+//!   (compounds, spelling mistakes, inflections), stem bigrams of adjacent content words and
+//!   one feature per topic whose lexicon contains the word;
+//! - sentiment: stems of all words (stop words included: "weer", "nog", "al" carry
+//!   frustration), with a separate key inside the scope of a negation, word bigrams
+//!   ("nog steeds", "al weken", "niet goed"), plus the dense cues of [`crate::sentiment`].
+//!
+//! The model is linear, so the contribution of every word seen in training is folded into
+//! one precomputed vector per word: scoring a message costs one table row per word plus a
+//! hash lookup per bigram, with no allocation for known words.
 
-use crate::fxhash::FxMap;
+use crate::fxhash::{FxHasher, FxMap};
 use crate::search::{stemmer, stopwords};
+use crate::sentiment::Cues;
+use std::hash::Hasher;
 
-/// Maps folded tokens to feature ids: the Snowball stem, plus the parts of a compound
-/// ("grofvuilafspraak" -> grofvuil + afspraak) when the whole word is unknown.
-pub(crate) struct Featurizer {
-    stems: FxMap<String, u32>,
-    /// Token -> feature ids, precomputed for every word seen while building.
-    cache: FxMap<String, Vec<u32>>,
-    /// Known surface words (>= 3 letters) -> their stem id, for compound parts.
-    known: FxMap<String, Vec<u32>>,
+/// Hyper-parameters, chosen on a held-out 15 % of the training file (see `examples/validate.rs`).
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// Weight of a word (stem) feature, of a compound part, of each character n-gram
+    /// (divided by the square root of the word's n-gram count), of a content-word bigram
+    /// and of a lexicon hit.
+    pub unigram: f32,
+    pub part: f32,
+    pub chars: f32,
+    pub char_min: usize,
+    pub char_max: usize,
+    pub bigram: f32,
+    pub lex: f32,
+    pub epochs: usize,
+    pub l2: f32,
+    pub lr: f32,
+    /// Sum sub-topic probabilities per group and pick the best group first.
+    pub group_vote: bool,
+    /// Softmax temperature for the reported confidence.
+    pub temperature: f32,
+    pub sent_word: f32,
+    pub sent_bigram: f32,
+    pub sent_epochs: usize,
+    pub sent_l2: f32,
+    /// Loss weight per sentiment class (negatief, neutraal, positief).
+    pub sent_class_weight: [f32; 3],
+    /// Added to the sentiment logits (negatief, neutraal, positief) at prediction time.
+    pub sent_bias: [f32; 3],
 }
 
-impl Featurizer {
-    /// Build from a vocabulary of folded words (training text and lexicon terms).
-    pub(crate) fn new<'a>(words: impl Iterator<Item = &'a str>) -> Featurizer {
-        let sw = stopwords();
-        let mut stems: FxMap<String, u32> = FxMap::default();
-        let mut seen: Vec<String> = Vec::new();
-        for w in words {
-            if w.is_empty() || sw.contains(w) || w.len() < 2 {
-                continue;
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            unigram: 1.0,
+            part: 0.7,
+            chars: 1.2,
+            char_min: 4,
+            char_max: 4,
+            bigram: 0.5,
+            lex: 1.5,
+            epochs: 20,
+            l2: 1e-5,
+            lr: 4.0,
+            group_vote: true,
+            temperature: 1.0,
+            sent_word: 1.0,
+            sent_bigram: 0.7,
+            sent_epochs: 20,
+            sent_l2: 1e-5,
+            sent_class_weight: [1.0, 1.0, 1.0],
+            sent_bias: [0.0, 0.0, 0.0],
+        }
+    }
+}
+
+const K_WORD: u64 = 1;
+const K_CHAR: u64 = 2;
+const K_BIGRAM: u64 = 3;
+const K_LEX: u64 = 4;
+const K_SWORD: u64 = 5;
+const K_SNEG: u64 = 6;
+const K_SBI: u64 = 7;
+
+/// Words that open a negation scope for sentiment (folded).
+const NEGATORS: &[&str] = &[
+    "niet", "geen", "nooit", "niks", "niets", "not", "no", "never", "nie", "zonder", "nergens",
+    "gjin", "net", "degil", "yok",
+];
+/// Words after a negator whose polarity flips.
+const NEG_SCOPE: u8 = 3;
+
+#[inline]
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+#[inline]
+fn key(kind: u64, bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u64(kind);
+    h.write(bytes);
+    h.write_usize(bytes.len());
+    fmix(h.finish())
+}
+
+#[inline]
+fn key2(kind: u64, a: u64, b: u64) -> u64 {
+    fmix(
+        (a.rotate_left(17) ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .wrapping_add(kind.wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)),
+    )
+}
+
+/// What is known about one folded token.
+#[derive(Clone, Copy)]
+struct Tok {
+    /// Hash of the stem (for bigrams).
+    stem: u64,
+    stop: bool,
+    negator: bool,
+    /// Row in the precomputed tables, `u32::MAX` for a token not seen at build time.
+    id: u32,
+}
+
+/// Sparse topic features of a single content token (before document scaling).
+fn token_topic_feats(
+    w: &str,
+    stem_key: u64,
+    p: &Params,
+    known: &FxMap<String, u64>,
+    lex: &FxMap<u64, Vec<u16>>,
+    out: &mut Vec<(u64, f32)>,
+) {
+    out.push((stem_key, p.unigram));
+    let lex_hit = |stem_key: u64, v: f32, out: &mut Vec<(u64, f32)>| {
+        if let Some(ts) = lex.get(&stem_key) {
+            for &t in ts {
+                out.push((key(K_LEX, &t.to_le_bytes()), v));
             }
-            let s = stemmer().stem(w).into_owned();
-            let n = stems.len() as u32;
-            stems.entry(s).or_insert(n);
-            seen.push(w.to_string());
         }
-        let known: FxMap<String, Vec<u32>> = seen
-            .iter()
-            .filter(|w| w.len() >= 3)
-            .filter_map(|w| {
-                stems
-                    .get(stemmer().stem(w).as_ref())
-                    .map(|&id| (w.clone(), vec![id]))
-            })
-            .collect();
-        let mut f = Featurizer {
-            stems,
-            cache: FxMap::default(),
-            known,
-        };
-        let mut cache = FxMap::default();
-        for w in seen {
-            if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(w) {
-                let ids = f.compute(e.key());
-                e.insert(ids);
+    };
+    lex_hit(stem_key, p.lex, out);
+    // Compound parts: the longest known head, then a known modifier.
+    if !known.contains_key(w) {
+        for (part, v) in split_compound(w, known) {
+            out.push((part, p.part * v));
+            lex_hit(part, p.lex * v, out);
+        }
+    }
+    let b = w.as_bytes();
+    if b.len() >= 3 && p.chars > 0.0 {
+        let mut padded = [0u8; 66];
+        let n = b.len().min(64);
+        padded[0] = b'<';
+        padded[1..=n].copy_from_slice(&b[..n]);
+        padded[n + 1] = b'>';
+        let padded = &padded[..n + 2];
+        let mut count = 0usize;
+        for g in p.char_min..=p.char_max {
+            if padded.len() >= g {
+                count += padded.len() - g + 1;
             }
         }
-        f.cache = cache;
-        f
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.stems.len()
-    }
-
-    /// Feature id of a stem, if it is in the vocabulary.
-    pub(crate) fn stem_id(&self, stem: &str) -> Option<u32> {
-        self.stems.get(stem).copied()
-    }
-
-    fn compute(&self, w: &str) -> Vec<u32> {
-        let s = stemmer().stem(w);
-        if let Some(&id) = self.stems.get(s.as_ref()) {
-            return vec![id];
-        }
-        self.split_compound(w)
-    }
-
-    /// Split an unknown compound into known parts; the head (right part) matters most.
-    /// Only known surface words are tried as parts, so no stemming happens per split.
-    fn split_compound(&self, w: &str) -> Vec<u32> {
-        if w.len() < 7 || !w.is_ascii() {
-            return Vec::new();
-        }
-        for i in 3..=w.len() - 4 {
-            let right = &w[i..];
-            let Some(rids) = self.known.get(right) else {
-                continue;
-            };
-            let left = &w[..i];
-            let mut ids = rids.clone();
-            for l in [
-                left,
-                left.strip_suffix('s').unwrap_or(left),
-                left.strip_suffix("en").unwrap_or(left),
-            ] {
-                if l.len() >= 3
-                    && let Some(lids) = self.known.get(l)
-                {
-                    ids.extend_from_slice(lids);
-                    break;
+        if count > 0 {
+            let v = p.chars / (count as f32).sqrt();
+            for g in p.char_min..=p.char_max {
+                for win in padded.windows(g) {
+                    out.push((key(K_CHAR, win), v));
                 }
             }
-            return ids;
         }
-        Vec::new()
-    }
-
-    /// Feature ids for a folded token (allocation-free for known words).
-    pub(crate) fn token_ids(&self, tok: &str, out: &mut Vec<u32>) {
-        if let Some(ids) = self.cache.get(tok) {
-            out.extend_from_slice(ids);
-        } else if tok.len() >= 2 && !stopwords().contains(tok) {
-            out.extend(self.compute(tok));
-        }
-    }
-
-    /// Sorted, de-duplicated feature ids of a folded text.
-    pub(crate) fn doc_ids(&self, folded: &str) -> Vec<u32> {
-        let mut out = Vec::with_capacity(32);
-        for t in folded.split(' ') {
-            if !t.is_empty() {
-                self.token_ids(t, &mut out);
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 }
 
-/// Multinomial logistic regression over sparse binary features plus dense extras.
+/// Known parts of an unknown compound, with weights: head (right part) 1.0, modifier 0.6.
+fn split_compound(w: &str, known: &FxMap<String, u64>) -> Vec<(u64, f32)> {
+    let mut out = Vec::new();
+    if w.len() < 7 || !w.is_ascii() {
+        return out;
+    }
+    for i in 3..=w.len() - 4 {
+        let Some(&head) = known.get(&w[i..]) else {
+            continue;
+        };
+        out.push((head, 1.0));
+        let left = &w[..i];
+        for l in [
+            left,
+            left.strip_suffix('s').unwrap_or(left),
+            left.strip_suffix("en").unwrap_or(left),
+            left.strip_suffix('e').unwrap_or(left),
+        ] {
+            if l.len() >= 3
+                && let Some(&m) = known.get(l)
+            {
+                out.push((m, 0.6));
+                break;
+            }
+        }
+        break;
+    }
+    out
+}
+
+/// Multinomial logistic regression over sparse features; rows are feature indices.
 pub(crate) struct LinearModel {
-    pub(crate) classes: usize,
-    dim: usize,
-    /// Row-major: weights[feature * classes + class]; the last row is the bias.
+    classes: usize,
+    rows: usize,
+    /// Row-major: `w[row * classes + class]`; the row `rows` is the bias.
     w: Vec<f32>,
 }
 
-/// One training example: sparse (feature id, value) pairs and the class index.
+/// One training example: sparse (row, value) pairs, the class and a loss weight.
 pub(crate) struct Example {
     pub(crate) feats: Vec<(u32, f32)>,
     pub(crate) class: usize,
+    pub(crate) weight: f32,
 }
 
 impl LinearModel {
-    /// Train with plain SGD on the log-loss and L2; deterministic order.
+    /// Averaged SGD on the log-loss with L2 on the rows an example touches; deterministic.
     pub(crate) fn train(
-        dim: usize,
+        rows: usize,
         classes: usize,
         data: &[Example],
         epochs: usize,
         l2: f32,
+        lr0: f32,
     ) -> LinearModel {
-        let mut m = LinearModel {
-            classes,
-            dim,
-            w: vec![0.0; (dim + 1) * classes],
-        };
+        let n = (rows + 1) * classes;
+        let mut w = vec![0.0f32; n];
+        // Averaging trick: avg = w - u / t.
+        let mut u = vec![0.0f32; n];
+        let mut t = 1.0f32;
         let mut order: Vec<usize> = (0..data.len()).collect();
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut p = vec![0.0f32; classes];
+        let bias = rows as u32;
         for epoch in 0..epochs {
-            // Fisher-Yates with a fixed LCG: reproducible training.
             for i in (1..order.len()).rev() {
                 seed = seed
                     .wrapping_mul(6_364_136_223_846_793_005)
@@ -166,40 +250,44 @@ impl LinearModel {
                 let j = (seed >> 33) as usize % (i + 1);
                 order.swap(i, j);
             }
-            let lr = 2.0 / (1.0 + epoch as f32 * 0.1);
+            let lr = lr0 / (1.0 + epoch as f32 * 0.2);
             for &k in &order {
                 let ex = &data[k];
-                m.scores_into(&ex.feats, &mut p);
-                softmax(&mut p);
-                for (c, pc) in p.iter_mut().enumerate() {
-                    *pc -= if c == ex.class { 1.0 } else { 0.0 };
-                }
-                for &(f, v) in ex.feats.iter().chain(std::iter::once(&(dim as u32, 1.0))) {
-                    let row = f as usize * classes;
-                    for (c, pc) in p.iter().enumerate() {
-                        let g = pc * v + l2 * m.w[row + c];
-                        m.w[row + c] -= lr * g;
+                p.copy_from_slice(&w[rows * classes..]);
+                for &(f, v) in &ex.feats {
+                    let row = &w[f as usize * classes..(f as usize + 1) * classes];
+                    for (o, x) in p.iter_mut().zip(row) {
+                        *o += x * v;
                     }
                 }
+                softmax(&mut p);
+                p[ex.class] -= 1.0;
+                for &(f, v) in ex.feats.iter().chain(std::iter::once(&(bias, 1.0))) {
+                    let base = f as usize * classes;
+                    for (c, pc) in p.iter().enumerate() {
+                        let g = ex.weight * pc * v + l2 * w[base + c];
+                        let d = lr * g;
+                        w[base + c] -= d;
+                        u[base + c] -= t * d;
+                    }
+                }
+                t += 1.0;
             }
         }
-        m
+        for (x, y) in w.iter_mut().zip(&u) {
+            *x -= y / t;
+        }
+        LinearModel { classes, rows, w }
     }
 
-    /// Raw class scores (logits) for sparse features.
-    pub(crate) fn scores_into(&self, feats: &[(u32, f32)], out: &mut [f32]) {
-        let c = self.classes;
-        out.copy_from_slice(&self.w[self.dim * c..(self.dim + 1) * c]);
-        for &(f, v) in feats {
-            let f = f as usize;
-            if f >= self.dim {
-                continue;
-            }
-            let row = &self.w[f * c..(f + 1) * c];
-            for (o, w) in out.iter_mut().zip(row) {
-                *o += w * v;
-            }
-        }
+    #[inline]
+    fn row(&self, r: u32) -> &[f32] {
+        let r = r as usize;
+        &self.w[r * self.classes..(r + 1) * self.classes]
+    }
+
+    fn bias(&self) -> &[f32] {
+        &self.w[self.rows * self.classes..]
     }
 }
 
@@ -214,6 +302,468 @@ pub(crate) fn softmax(v: &mut [f32]) {
     if sum > 0.0 {
         for x in v.iter_mut() {
             *x /= sum;
+        }
+    }
+}
+
+/// Sentiment cue features appended after the sparse rows.
+const CUE_DIM: usize = 7;
+
+/// The trained topic and sentiment models with their token tables.
+pub(crate) struct Models {
+    p: Params,
+    pub(crate) classes: usize,
+    /// Folded token -> what we know of it.
+    toks: FxMap<Box<str>, Tok>,
+    /// Surface words (>= 3 letters) -> stem key, for compound parts.
+    known: FxMap<String, u64>,
+    /// Stem key -> topics whose lexicon has it.
+    lex: FxMap<u64, Vec<u16>>,
+    topic_index: FxMap<u64, u32>,
+    sent_index: FxMap<u64, u32>,
+    topic: LinearModel,
+    sent: LinearModel,
+    /// Per token id: summed topic contribution (`classes` floats) of its features.
+    tok_topic: Vec<f32>,
+    /// Per token id: squared norm of its topic feature vector.
+    tok_norm2: Vec<f32>,
+    /// Per token id: sentiment contribution, plain then negated (3 + 3 floats).
+    tok_sent: Vec<f32>,
+}
+
+/// Scratch for one message.
+pub(crate) struct Scores {
+    pub(crate) topic: Vec<f32>,
+    pub(crate) sent: [f32; 3],
+}
+
+impl Models {
+    /// Train from labelled texts. `topics[i]` / `sents[i]` are class indices or `None`.
+    pub(crate) fn train(
+        p: Params,
+        classes: usize,
+        texts: &[String],
+        topics: &[Option<usize>],
+        sents: &[Option<usize>],
+        cues: &[Cues],
+        lexicon: &[(usize, String)],
+    ) -> Models {
+        let sw = stopwords();
+        let mut m = Models {
+            p,
+            classes,
+            toks: FxMap::default(),
+            known: FxMap::default(),
+            lex: FxMap::default(),
+            topic_index: FxMap::default(),
+            sent_index: FxMap::default(),
+            topic: LinearModel {
+                classes,
+                rows: 0,
+                w: vec![0.0; classes],
+            },
+            sent: LinearModel {
+                classes: 3,
+                rows: 0,
+                w: vec![0.0; 3],
+            },
+            tok_topic: Vec::new(),
+            tok_norm2: Vec::new(),
+            tok_sent: Vec::new(),
+        };
+        // Vocabulary: every token of the training texts and the lexicon.
+        let words = texts
+            .iter()
+            .chain(lexicon.iter().map(|l| &l.1))
+            .flat_map(|t| t.split(' '))
+            .filter(|t| !t.is_empty());
+        for w in words {
+            if m.toks.contains_key(w) {
+                continue;
+            }
+            let stem = key(K_WORD, stemmer().stem(w).as_bytes());
+            let stop = sw.contains(w) || w.len() < 2;
+            if !stop && w.len() >= 3 {
+                m.known.insert(w.to_string(), stem);
+            }
+            m.toks.insert(
+                w.into(),
+                Tok {
+                    stem,
+                    stop,
+                    negator: NEGATORS.contains(&w),
+                    id: u32::MAX,
+                },
+            );
+        }
+        for (ci, words) in lexicon {
+            for w in words.split(' ').filter(|w| !w.is_empty()) {
+                let stem = m.toks[w].stem;
+                let v = m.lex.entry(stem).or_default();
+                if !v.contains(&(*ci as u16)) {
+                    v.push(*ci as u16);
+                }
+            }
+        }
+
+        // Sparse keyed features of every training text.
+        let mut topic_docs: Vec<Vec<(u64, f32)>> = Vec::new();
+        let mut sent_docs: Vec<Vec<(u64, f32)>> = Vec::new();
+        for t in texts {
+            let (tf, sf) = m.keyed(t);
+            topic_docs.push(tf);
+            sent_docs.push(sf);
+        }
+        // Lexicon lines are extra short topic documents.
+        let lex_docs: Vec<(usize, Vec<(u64, f32)>)> = lexicon
+            .iter()
+            .map(|(ci, words)| (*ci, m.keyed(&format!(" {words} ")).0))
+            .collect();
+
+        let index = |docs: &mut dyn Iterator<Item = &Vec<(u64, f32)>>| {
+            let mut idx: FxMap<u64, u32> = FxMap::default();
+            for d in docs {
+                for &(k, _) in d {
+                    let n = idx.len() as u32;
+                    idx.entry(k).or_insert(n);
+                }
+            }
+            idx
+        };
+        m.topic_index = index(
+            &mut topic_docs
+                .iter()
+                .zip(topics)
+                .filter(|(_, t)| t.is_some())
+                .map(|(d, _)| d)
+                .chain(lex_docs.iter().map(|d| &d.1)),
+        );
+        m.sent_index = index(
+            &mut sent_docs
+                .iter()
+                .zip(sents)
+                .filter(|(_, s)| s.is_some())
+                .map(|(d, _)| d),
+        );
+        let rows_of = |idx: &FxMap<u64, u32>, d: &[(u64, f32)]| -> Vec<(u32, f32)> {
+            d.iter()
+                .filter_map(|&(k, v)| idx.get(&k).map(|&r| (r, v)))
+                .collect()
+        };
+        let mut tdata = Vec::new();
+        for (d, t) in topic_docs.iter().zip(topics) {
+            if let Some(c) = *t {
+                tdata.push(Example {
+                    feats: rows_of(&m.topic_index, d),
+                    class: c,
+                    weight: 1.0,
+                });
+            }
+        }
+        for (c, d) in &lex_docs {
+            tdata.push(Example {
+                feats: rows_of(&m.topic_index, d),
+                class: *c,
+                weight: 0.5,
+            });
+        }
+        let srows = m.sent_index.len();
+        let mut sdata = Vec::new();
+        for ((d, s), c) in sent_docs.iter().zip(sents).zip(cues) {
+            if let Some(s) = *s {
+                let mut feats = rows_of(&m.sent_index, d);
+                for (i, v) in c.dense().into_iter().enumerate() {
+                    feats.push(((srows + i) as u32, v));
+                }
+                sdata.push(Example {
+                    feats,
+                    class: s,
+                    weight: m.p.sent_class_weight[s],
+                });
+            }
+        }
+        m.topic = LinearModel::train(
+            m.topic_index.len(),
+            classes,
+            &tdata,
+            m.p.epochs,
+            m.p.l2,
+            m.p.lr,
+        );
+        m.sent = LinearModel::train(
+            srows + CUE_DIM,
+            3,
+            &sdata,
+            m.p.sent_epochs,
+            m.p.sent_l2,
+            m.p.lr,
+        );
+
+        // Fold the per-token contributions into tables.
+        let mut keys: Vec<Box<str>> = m.toks.keys().cloned().collect();
+        keys.sort();
+        let mut buf = Vec::new();
+        for (id, w) in keys.iter().enumerate() {
+            let tok = m.toks[w];
+            let (tv, n2, sv) = m.token_tables(w, tok, &mut buf);
+            m.tok_topic.extend_from_slice(&tv);
+            m.tok_norm2.push(n2);
+            m.tok_sent.extend_from_slice(&sv);
+            if let Some(t) = m.toks.get_mut(w) {
+                t.id = id as u32;
+            }
+        }
+        m
+    }
+
+    /// Precomputed contributions of one token.
+    fn token_tables(
+        &self,
+        w: &str,
+        tok: Tok,
+        buf: &mut Vec<(u64, f32)>,
+    ) -> (Vec<f32>, f32, [f32; 6]) {
+        let c = self.classes;
+        let mut tv = vec![0.0f32; c];
+        let mut n2 = 0.0;
+        if !tok.stop {
+            buf.clear();
+            token_topic_feats(w, tok.stem, &self.p, &self.known, &self.lex, buf);
+            for &(k, v) in buf.iter() {
+                n2 += v * v;
+                if let Some(&r) = self.topic_index.get(&k) {
+                    for (o, x) in tv.iter_mut().zip(self.topic.row(r)) {
+                        *o += x * v;
+                    }
+                }
+            }
+        }
+        let mut sv = [0.0f32; 6];
+        for (j, kind) in [K_SWORD, K_SNEG].into_iter().enumerate() {
+            if let Some(&r) = self.sent_index.get(&key2(kind, tok.stem, 0)) {
+                for (o, x) in sv[j * 3..j * 3 + 3].iter_mut().zip(self.sent.row(r)) {
+                    *o += x * self.p.sent_word;
+                }
+            }
+        }
+        (tv, n2, sv)
+    }
+
+    /// Token info, computing it for a word not seen at build time.
+    #[inline]
+    fn tok(&self, w: &str) -> Tok {
+        if let Some(t) = self.toks.get(w) {
+            return *t;
+        }
+        Tok {
+            stem: key(K_WORD, stemmer().stem(w).as_bytes()),
+            stop: w.len() < 2 || stopwords().contains(w),
+            negator: NEGATORS.contains(&w),
+            id: u32::MAX,
+        }
+    }
+
+    /// Keyed sparse features (topic, sentiment) of a folded text, scaled per document.
+    /// This is the reference definition; [`Models::score`] computes the same scores faster.
+    fn keyed(&self, folded: &str) -> (Vec<(u64, f32)>, Vec<(u64, f32)>) {
+        let p = &self.p;
+        let mut tf: Vec<(u64, f32)> = Vec::new();
+        let mut sf: Vec<(u64, f32)> = Vec::new();
+        let mut prev_content: Option<u64> = None;
+        let mut prev_any: Option<u64> = None;
+        let mut neg = 0u8;
+        for w in folded.split(' ').filter(|t| !t.is_empty()) {
+            let t = self.tok(w);
+            if !t.stop {
+                token_topic_feats(w, t.stem, p, &self.known, &self.lex, &mut tf);
+                if let Some(a) = prev_content {
+                    tf.push((key2(K_BIGRAM, a, t.stem), p.bigram));
+                }
+                prev_content = Some(t.stem);
+            }
+            let kind = if neg > 0 { K_SNEG } else { K_SWORD };
+            sf.push((key2(kind, t.stem, 0), p.sent_word));
+            if let Some(a) = prev_any {
+                sf.push((key2(K_SBI, a, t.stem), p.sent_bigram));
+            }
+            prev_any = Some(t.stem);
+            neg = if t.negator {
+                NEG_SCOPE
+            } else {
+                neg.saturating_sub(1)
+            };
+        }
+        for f in [&mut tf, &mut sf] {
+            let n2: f32 = f.iter().map(|x| x.1 * x.1).sum();
+            if n2 > 0.0 {
+                let s = 1.0 / n2.sqrt();
+                for x in f.iter_mut() {
+                    x.1 *= s;
+                }
+            }
+        }
+        (tf, sf)
+    }
+
+    /// Topic logits and sentiment logits of a folded text.
+    pub(crate) fn score(&self, folded: &str, cues: &Cues, out: &mut Scores) {
+        let p = &self.p;
+        let c = self.classes;
+        out.topic.clear();
+        out.topic.resize(c, 0.0);
+        let mut sent = [0.0f32; 3];
+        let mut t_n2 = 0.0f32;
+        let mut s_n2 = 0.0f32;
+        let mut prev_content: Option<u64> = None;
+        let mut prev_any: Option<u64> = None;
+        let mut neg = 0u8;
+        let mut buf: Vec<(u64, f32)> = Vec::new();
+        for w in folded.split(' ').filter(|t| !t.is_empty()) {
+            let t = self.tok(w);
+            if !t.stop {
+                if t.id != u32::MAX {
+                    let i = t.id as usize;
+                    for (o, x) in out
+                        .topic
+                        .iter_mut()
+                        .zip(&self.tok_topic[i * c..(i + 1) * c])
+                    {
+                        *o += x;
+                    }
+                    t_n2 += self.tok_norm2[i];
+                } else {
+                    buf.clear();
+                    token_topic_feats(w, t.stem, p, &self.known, &self.lex, &mut buf);
+                    for &(k, v) in &buf {
+                        t_n2 += v * v;
+                        if let Some(&r) = self.topic_index.get(&k) {
+                            for (o, x) in out.topic.iter_mut().zip(self.topic.row(r)) {
+                                *o += x * v;
+                            }
+                        }
+                    }
+                }
+                if let Some(a) = prev_content {
+                    t_n2 += p.bigram * p.bigram;
+                    if let Some(&r) = self.topic_index.get(&key2(K_BIGRAM, a, t.stem)) {
+                        for (o, x) in out.topic.iter_mut().zip(self.topic.row(r)) {
+                            *o += x * p.bigram;
+                        }
+                    }
+                }
+                prev_content = Some(t.stem);
+            }
+            // Sentiment.
+            let negated = neg > 0;
+            if t.id != u32::MAX {
+                let i = t.id as usize * 6 + if negated { 3 } else { 0 };
+                for (o, x) in sent.iter_mut().zip(&self.tok_sent[i..i + 3]) {
+                    *o += x;
+                }
+            } else {
+                let kind = if negated { K_SNEG } else { K_SWORD };
+                if let Some(&r) = self.sent_index.get(&key2(kind, t.stem, 0)) {
+                    for (o, x) in sent.iter_mut().zip(self.sent.row(r)) {
+                        *o += x * p.sent_word;
+                    }
+                }
+            }
+            s_n2 += p.sent_word * p.sent_word;
+            if let Some(a) = prev_any {
+                s_n2 += p.sent_bigram * p.sent_bigram;
+                if let Some(&r) = self.sent_index.get(&key2(K_SBI, a, t.stem)) {
+                    for (o, x) in sent.iter_mut().zip(self.sent.row(r)) {
+                        *o += x * p.sent_bigram;
+                    }
+                }
+            }
+            prev_any = Some(t.stem);
+            neg = if t.negator {
+                NEG_SCOPE
+            } else {
+                neg.saturating_sub(1)
+            };
+        }
+        let ts = if t_n2 > 0.0 { 1.0 / t_n2.sqrt() } else { 0.0 };
+        for (o, b) in out.topic.iter_mut().zip(self.topic.bias()) {
+            *o = *o * ts + b;
+        }
+        let ss = if s_n2 > 0.0 { 1.0 / s_n2.sqrt() } else { 0.0 };
+        let srows = self.sent_index.len() as u32;
+        for (j, o) in sent.iter_mut().enumerate() {
+            *o = *o * ss + self.sent.bias()[j] + p.sent_bias[j];
+        }
+        for (i, v) in cues.dense().into_iter().enumerate() {
+            for (o, x) in sent.iter_mut().zip(self.sent.row(srows + i as u32)) {
+                *o += x * v;
+            }
+        }
+        out.sent = sent;
+    }
+
+    pub(crate) fn params(&self) -> &Params {
+        &self.p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_scores_match_reference_features() {
+        let texts: Vec<String> = [
+            "de stoeptegel ligt los al weken",
+            "lantaarnpaal brandt niet meer",
+            "bedankt voor de snelle hulp top",
+            "niet goed geregeld weer vergeten",
+        ]
+        .iter()
+        .map(|t| format!(" {t} "))
+        .collect();
+        let cues = vec![Cues::default(); 4];
+        let m = Models::train(
+            Params::default(),
+            3,
+            &texts,
+            &[Some(0), Some(1), Some(2), Some(0)],
+            &[Some(1), Some(1), Some(2), Some(0)],
+            &cues,
+            &[(0, "tegel".into())],
+        );
+        for probe in [
+            " de stoeptegels liggen niet goed ",
+            " lantaarnpaal kapot grofvuilafspraak xyz ",
+            " ",
+        ] {
+            let mut s = Scores {
+                topic: Vec::new(),
+                sent: [0.0; 3],
+            };
+            m.score(probe, &Cues::default(), &mut s);
+            let (tf, sf) = m.keyed(probe);
+            let mut want = m.topic.bias().to_vec();
+            for (k, v) in tf {
+                if let Some(&r) = m.topic_index.get(&k) {
+                    for (o, x) in want.iter_mut().zip(m.topic.row(r)) {
+                        *o += x * v;
+                    }
+                }
+            }
+            for (a, b) in s.topic.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-4, "{probe}: {a} vs {b}");
+            }
+            let mut sw = m.sent.bias().to_vec();
+            for (k, v) in sf {
+                if let Some(&r) = m.sent_index.get(&k) {
+                    for (o, x) in sw.iter_mut().zip(m.sent.row(r)) {
+                        *o += x * v;
+                    }
+                }
+            }
+            for (a, b) in s.sent.iter().zip(&sw) {
+                assert!((a - b).abs() < 1e-4, "{probe}: {a} vs {b}");
+            }
         }
     }
 }

@@ -18,7 +18,9 @@ mod sentiment;
 pub mod topics;
 mod urgency;
 
-use classify::{Example, Featurizer, LinearModel, softmax};
+#[doc(hidden)]
+pub use classify::Params;
+use classify::softmax;
 pub use gemeenten::Gemeente;
 pub use normalize::tokens;
 pub use pii::PiiSpan;
@@ -70,16 +72,8 @@ pub struct Analysis {
 const TRAINING_JSONL: &str = include_str!("../data/training.jsonl");
 const LEXICON_TSV: &str = include_str!("../data/lexicon.tsv");
 
-/// Weight of one topic-lexicon hit relative to the model's logits.
-const LEX_WEIGHT: f32 = 2.5;
 /// Texts longer than this are analysed on their first part only (bounded work per message).
 const MAX_ANALYSED_BYTES: usize = 8 * 1024;
-
-/// Binary features scaled to unit length, so long e-mails do not shout over short tweets.
-fn weighted(ids: &[u32]) -> Vec<(u32, f32)> {
-    let v = 1.0 / (ids.len().max(1) as f32).sqrt();
-    ids.iter().map(|&i| (i, v)).collect()
-}
 
 /// A labelled line of the training file.
 #[derive(Deserialize)]
@@ -90,15 +84,15 @@ struct TrainLine {
     sentiment: Option<String>,
 }
 
-/// The text engine. Build once (about 0.1 s) and share; it is `Send + Sync`.
+/// The text engine. Build once (a fraction of a second) and share; it is `Send + Sync`.
 pub struct Engine {
     resolver: resolver::Resolver,
-    feats: Featurizer,
     topic_codes: Vec<&'static str>,
-    topic_model: LinearModel,
-    topic_lex: fxhash::FxMap<u32, Vec<u16>>,
+    /// Group index of every sub-topic, and the number of groups.
+    topic_group: Vec<usize>,
+    groups: usize,
+    models: classify::Models,
     sent_lex: sentiment::Lexicon,
-    sent_model: LinearModel,
 }
 
 /// The shared engine, built on first use.
@@ -121,17 +115,38 @@ impl Default for Engine {
 impl Engine {
     /// Build the gazetteer and train the topic and sentiment models from compiled-in data.
     pub fn new() -> Engine {
-        let lines: Vec<TrainLine> = TRAINING_JSONL
+        Engine::with_training(TRAINING_JSONL, Params::default())
+    }
+
+    /// Build with another training file (JSONL lines with `text`, `topic`, `sentiment`) and
+    /// hyper-parameters. For validation experiments; the server uses [`engine`].
+    #[doc(hidden)]
+    pub fn with_training(training_jsonl: &str, params: Params) -> Engine {
+        let lines: Vec<TrainLine> = training_jsonl
             .lines()
             .filter(|l| !l.trim().is_empty())
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         let topic_codes: Vec<&'static str> = topics::leaves().map(|t| t.code).collect();
+        let mut group_names: Vec<&str> = Vec::new();
+        let topic_group: Vec<usize> = topic_codes
+            .iter()
+            .map(|c| {
+                let g = topics::group_of(c);
+                match group_names.iter().position(|x| *x == g) {
+                    Some(i) => i,
+                    None => {
+                        group_names.push(g);
+                        group_names.len() - 1
+                    }
+                }
+            })
+            .collect();
         let folded: Vec<String> = lines
             .iter()
             .map(|l| normalize::fold(&l.text).text)
             .collect();
-        let mut lex_lines: Vec<(usize, String)> = Vec::new();
+        let mut lexicon: Vec<(usize, String)> = Vec::new();
         for line in LEXICON_TSV.lines() {
             if line.starts_with('#') {
                 continue;
@@ -139,58 +154,44 @@ impl Engine {
             if let Some((code, words)) = line.split_once('\t')
                 && let Some(ci) = topic_codes.iter().position(|c| *c == code)
             {
-                lex_lines.push((ci, normalize::fold(words).text));
+                lexicon.push((ci, normalize::fold_plain(words)));
             }
         }
-        let vocab = folded
-            .iter()
-            .chain(lex_lines.iter().map(|l| &l.1))
-            .flat_map(|t| t.split(' '))
-            .filter(|t| !t.is_empty());
-        let feats = Featurizer::new(vocab);
-        let mut topic_lex: fxhash::FxMap<u32, Vec<u16>> = fxhash::FxMap::default();
-        for (ci, words) in &lex_lines {
-            for w in words.split(' ').filter(|w| !w.is_empty()) {
-                let s = search::stemmer().stem(w);
-                if let Some(id) = feats.stem_id(&s) {
-                    let v = topic_lex.entry(id).or_default();
-                    if !v.contains(&(*ci as u16)) {
-                        v.push(*ci as u16);
-                    }
-                }
-            }
-        }
-        let dim = feats.len();
-        let mut topic_data = Vec::new();
-        let mut sent_data = Vec::new();
         let sent_lex = sentiment::Lexicon::new();
-        for (l, f) in lines.iter().zip(&folded) {
-            let ids = weighted(&feats.doc_ids(f));
-            if let Some(ci) = topic_codes.iter().position(|c| *c == l.topic) {
-                topic_data.push(Example {
-                    feats: ids.clone(),
-                    class: ci,
-                });
-            }
-            if let Some(s) = l.sentiment.as_deref().and_then(Sentiment::parse) {
-                let mut sf = ids;
-                sf.extend(sent_lex.cues(f, &l.text).features(dim as u32));
-                sent_data.push(Example {
-                    feats: sf,
-                    class: s as usize,
-                });
-            }
-        }
-        let topic_model = LinearModel::train(dim, topic_codes.len(), &topic_data, 30, 1e-4);
-        let sent_model = LinearModel::train(dim + 7, 3, &sent_data, 30, 1e-4);
+        let topics_idx: Vec<Option<usize>> = lines
+            .iter()
+            .map(|l| topic_codes.iter().position(|c| *c == l.topic))
+            .collect();
+        let sents: Vec<Option<usize>> = lines
+            .iter()
+            .map(|l| {
+                l.sentiment
+                    .as_deref()
+                    .and_then(Sentiment::parse)
+                    .map(|s| s as usize)
+            })
+            .collect();
+        let cues: Vec<sentiment::Cues> = lines
+            .iter()
+            .zip(&folded)
+            .map(|(l, f)| sent_lex.cues(f, &l.text))
+            .collect();
+        let models = classify::Models::train(
+            params,
+            topic_codes.len(),
+            &folded,
+            &topics_idx,
+            &sents,
+            &cues,
+            &lexicon,
+        );
         Engine {
             resolver: resolver::Resolver::new(),
-            feats,
             topic_codes,
-            topic_model,
-            topic_lex,
+            topic_group,
+            groups: group_names.len(),
+            models,
             sent_lex,
-            sent_model,
         }
     }
 
@@ -213,9 +214,7 @@ impl Engine {
         let (gemeente, candidates) =
             self.resolver
                 .resolve(text, &folded, input.lat, input.lon, input.history);
-        let ids = self.feats.doc_ids(&folded.text);
-        let topic = self.topic(&ids);
-        let sentiment = self.sentiment(&ids, &folded.text, text);
+        let (topic, sentiment) = self.classify(&folded.text, text);
         let urgency_evidence = urgency::evidence(text, &folded);
         let toks: Vec<&str> = folded.text.split(' ').filter(|t| !t.is_empty()).collect();
         let language = lang::detect(text, &toks).to_string();
@@ -232,52 +231,72 @@ impl Engine {
         }
     }
 
-    fn topic(&self, ids: &[u32]) -> Option<TopicMatch> {
-        let n = self.topic_codes.len();
+    /// Topic (best sub-topic and three alternatives) and sentiment of a folded text.
+    fn classify(&self, folded: &str, raw: &str) -> (Option<TopicMatch>, Sentiment) {
+        let cues = self.sent_lex.cues(folded, raw);
+        let mut s = classify::Scores {
+            topic: Vec::with_capacity(self.topic_codes.len()),
+            sent: [0.0; 3],
+        };
+        self.models.score(folded, &cues, &mut s);
+        let sentiment = Sentiment::ALL[(0..3)
+            .max_by(|&a, &b| s.sent[a].total_cmp(&s.sent[b]))
+            .unwrap_or(1)];
+        (self.topic_of(&mut s.topic), sentiment)
+    }
+
+    fn topic_of(&self, scores: &mut [f32]) -> Option<TopicMatch> {
+        let n = scores.len();
         if n == 0 {
             return None;
         }
-        let feats = weighted(ids);
-        let mut scores = vec![0.0f32; n];
-        self.topic_model.scores_into(&feats, &mut scores);
-        for id in ids {
-            if let Some(classes) = self.topic_lex.get(id) {
-                for &c in classes {
-                    scores[c as usize] += LEX_WEIGHT;
-                }
+        let p = self.models.params();
+        let t = p.temperature.max(1e-3);
+        for x in scores.iter_mut() {
+            *x /= t;
+        }
+        softmax(scores);
+        let best = if p.group_vote {
+            // The group with the largest total probability, then its best sub-topic.
+            let mut g = [0.0f32; 32];
+            for (i, &pr) in scores.iter().enumerate() {
+                g[self.topic_group[i] % 32] += pr;
+            }
+            let bg = (0..self.groups.min(32))
+                .max_by(|&a, &b| g[a].total_cmp(&g[b]))
+                .unwrap_or(0);
+            (0..n)
+                .filter(|&i| self.topic_group[i] == bg)
+                .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+                .unwrap_or(0)
+        } else {
+            (0..n)
+                .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+                .unwrap_or(0)
+        };
+        let mut alt: [(usize, f32); 3] = [(usize::MAX, -1.0); 3];
+        for (i, &pr) in scores.iter().enumerate() {
+            if i == best {
+                continue;
+            }
+            if pr > alt[2].1 {
+                alt[2] = (i, pr);
+                alt.sort_by(|a, b| b.1.total_cmp(&a.1));
             }
         }
-        softmax(&mut scores);
-        let mut ranked: Vec<(usize, f32)> = scores.into_iter().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let round = |x: f32| (f64::from(x) * 100.0).round() / 100.0;
-        let (best, p) = ranked[0];
         Some(TopicMatch {
             code: self.topic_codes[best].to_string(),
-            confidence: round(p),
-            alternatives: ranked[1..4.min(ranked.len())]
+            confidence: round(scores[best]),
+            alternatives: alt
                 .iter()
-                .map(|&(c, p)| TopicAlternative {
+                .filter(|a| a.0 != usize::MAX)
+                .map(|&(c, pr)| TopicAlternative {
                     code: self.topic_codes[c].to_string(),
-                    confidence: round(p),
+                    confidence: round(pr),
                 })
                 .collect(),
         })
-    }
-
-    fn sentiment(&self, ids: &[u32], folded: &str, raw: &str) -> Sentiment {
-        let mut feats: Vec<(u32, f32)> = ids.iter().map(|&i| (i, 1.0)).collect();
-        feats.extend(
-            self.sent_lex
-                .cues(folded, raw)
-                .features(self.feats.len() as u32),
-        );
-        let mut scores = [0.0f32; 3];
-        self.sent_model.scores_into(&feats, &mut scores);
-        let best = (0..3)
-            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
-            .unwrap_or(1);
-        Sentiment::ALL[best]
     }
 }
 

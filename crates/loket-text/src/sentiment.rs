@@ -304,17 +304,17 @@ impl Lexicon {
 }
 
 impl Cues {
-    /// Squashed dense features, appended after the sparse vocabulary.
-    pub(crate) fn features(&self, base: u32) -> [(u32, f32); 7] {
+    /// Squashed dense features for the sentiment model.
+    pub(crate) fn dense(&self) -> [f32; 7] {
         let sq = |x: f32| x / (1.0 + x);
         [
-            (base, sq(self.pos)),
-            (base + 1, sq(self.neg)),
-            (base + 2, sq(self.emoji_pos)),
-            (base + 3, sq(self.emoji_neg)),
-            (base + 4, sq(self.exclaim)),
-            (base + 5, sq(self.question)),
-            (base + 6, sq(self.pos) - sq(self.neg)),
+            sq(self.pos),
+            sq(self.neg),
+            sq(self.emoji_pos),
+            sq(self.emoji_neg),
+            sq(self.exclaim),
+            sq(self.question),
+            sq(self.pos) - sq(self.neg),
         ]
     }
 }
