@@ -82,6 +82,8 @@ const live = {
 
 function setLiveIndicator(on) {
   for (const el of $$('[data-live-indicator]')) el.hidden = !on;
+  // Also a hook for tests and styles: <html data-live="on|off">.
+  document.documentElement.dataset.live = on ? 'on' : 'off';
 }
 
 function connect() {

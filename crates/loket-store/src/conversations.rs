@@ -380,7 +380,12 @@ impl Store {
                 sqlx::query("UPDATE conversations SET state = $1, updated_at = $2, version = version + 1,
                              first_response_at = COALESCE(first_response_at, $2) WHERE id = $3")
                     .bind(old.on_agent_reply().as_str()).bind(now).bind(id).execute(&mut *tx).await?;
-                event!(tx, id, &c.tenant_code, actor, "antwoord", format!("Antwoord verstuurd namens {}", out.sent_as_tenant), now);
+                let name: String = sqlx::query_scalar("SELECT display_name FROM tenants WHERE code = $1")
+                    .bind(&out.sent_as_tenant)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or_else(|| out.sent_as_tenant.clone());
+                event!(tx, id, &c.tenant_code, actor, "antwoord", format!("Antwoord verstuurd namens {name}"), now);
                 if let Some(payload) = &out.outbox_payload {
                     sqlx::query("INSERT INTO outbox (message_id, conversation_id, channel, payload, state, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'wachtrij', $5, $5)")
                         .bind(message.id).bind(id).bind(&c.channel).bind(payload).bind(now).execute(&mut *tx).await?;
