@@ -58,7 +58,7 @@ impl Default for Params {
             chars: 1.2,
             char_min: 4,
             char_max: 4,
-            bigram: 0.5,
+            bigram: 0.0,
             lex: 1.5,
             epochs: 20,
             l2: 1e-5,
@@ -576,7 +576,9 @@ impl Models {
             let t = self.tok(w);
             if !t.stop {
                 token_topic_feats(w, t.stem, p, &self.known, &self.lex, &mut tf);
-                if let Some(a) = prev_content {
+                if let Some(a) = prev_content
+                    && p.bigram > 0.0
+                {
                     tf.push((key2(K_BIGRAM, a, t.stem), p.bigram));
                 }
                 prev_content = Some(t.stem);
@@ -643,7 +645,9 @@ impl Models {
                         }
                     }
                 }
-                if let Some(a) = prev_content {
+                if let Some(a) = prev_content
+                    && p.bigram > 0.0
+                {
                     t_n2 += p.bigram * p.bigram;
                     if let Some(&r) = self.topic_index.get(&key2(K_BIGRAM, a, t.stem)) {
                         for (o, x) in out.topic.iter_mut().zip(self.topic.row(r)) {

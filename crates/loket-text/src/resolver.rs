@@ -9,7 +9,6 @@
 use crate::fxhash::FxMap;
 use crate::gemeenten::{self, Polygons, distance_km};
 use crate::normalize::{Folded, fold_plain};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -309,7 +308,10 @@ struct NameEntry {
 }
 
 pub(crate) struct Resolver {
-    ac: AhoCorasick,
+    /// Folded name (tokens joined by one space) -> entry index.
+    names: FxMap<Box<str>, u32>,
+    /// First token of any name -> the largest number of tokens of a name starting with it.
+    first: FxMap<Box<str>, u8>,
     entries: Vec<NameEntry>,
     pc4: FxMap<u16, Vec<(u16, f32)>>,
     polygons: Polygons,
@@ -442,7 +444,8 @@ impl Resolver {
             r.any_strong = true;
         }
 
-        let mut patterns = Vec::with_capacity(raw.len());
+        let mut names: FxMap<Box<str>, u32> = FxMap::default();
+        let mut first: FxMap<Box<str>, u8> = FxMap::default();
         let mut entries = Vec::with_capacity(raw.len());
         let mut keys: Vec<String> = raw.keys().cloned().collect();
         keys.sort();
@@ -473,14 +476,12 @@ impl Resolver {
                 numeric: r.numeric,
                 handle: r.handle,
             });
-            // Internal spaces doubled: see `doubled` in `resolve`.
-            patterns.push(format!(" {} ", key.replace(' ', "  ")));
+            let ntok = key.split(' ').filter(|t| !t.is_empty()).count().min(255) as u8;
+            let head = key.split(' ').next().unwrap_or_default();
+            let m = first.entry(head.into()).or_insert(0);
+            *m = (*m).max(ntok);
+            names.insert(key.as_str().into(), (entries.len() - 1) as u32);
         }
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .expect("gazetteer patterns build");
 
         let mut pc4: FxMap<u16, Vec<(u16, f32)>> = FxMap::default();
         for line in PC4_TSV.lines() {
@@ -500,7 +501,8 @@ impl Resolver {
             }
         }
         Resolver {
-            ac,
+            names,
+            first,
             entries,
             pc4,
             polygons: Polygons::load(),
@@ -542,26 +544,42 @@ impl Resolver {
             evidence.entry(gi).or_default().push((w, ev.to_string()));
         };
 
-        // Mentions: overlapping matches, then longest non-overlapping first.
+        // Mentions: at each token the longest name starting there (leftmost-longest, as a
+        // word-bounded multi-pattern scan would find them), then the accepted ones.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
-        // Every space doubled, so that a leftmost-longest scan (much faster than an
-        // overlapping one) never lets two adjacent names compete for one boundary space.
-        let mut dmap: Vec<u32> = Vec::with_capacity(ft.len() * 2);
-        for (i, b) in ft.bytes().enumerate() {
-            if b == b' ' {
-                dmap.extend([i as u32, i as u32]);
-            } else {
-                dmap.push(i as u32);
+        let mut toks: Vec<(usize, usize)> = Vec::with_capacity(32);
+        let fb = ft.as_bytes();
+        let mut i = 0;
+        while i < fb.len() {
+            if fb[i] == b' ' {
+                i += 1;
+                continue;
             }
+            let s = i;
+            while i < fb.len() && fb[i] != b' ' {
+                i += 1;
+            }
+            toks.push((s, i));
         }
-        let doubled = ft.replace(' ', "  ");
-        for m in self.ac.find_iter(&doubled) {
-            let s = dmap[m.start() + 1] as usize;
-            let e = dmap[m.end() - 2] as usize + 1;
-            let entry = &self.entries[m.pattern().as_usize()];
-            if self.accept(text, folded, s, e, entry) {
-                found.push((s, e, m.pattern().as_usize()));
+        let mut ti = 0;
+        while ti < toks.len() {
+            let s = toks[ti].0;
+            let mut step = 1;
+            if let Some(&maxl) = self.first.get(&ft[s..toks[ti].1]) {
+                let maxl = usize::from(maxl).min(toks.len() - ti);
+                for l in (1..=maxl).rev() {
+                    let e = toks[ti + l - 1].1;
+                    if let Some(&pid) = self.names.get(&ft[s..e]) {
+                        let entry = &self.entries[pid as usize];
+                        if self.accept(text, folded, s, e, entry) {
+                            found.push((s, e, pid as usize));
+                        }
+                        step = l;
+                        break;
+                    }
+                }
             }
+            ti += step;
         }
         found.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0)));
         let mut chosen: Vec<(usize, usize, usize)> = Vec::new();
