@@ -489,7 +489,7 @@ if (searchInput && suggest) {
         b.textContent = kindLabel(h.kind);
         const meta = document.createElement('span');
         meta.className = 'muted small-text';
-        meta.textContent = (h.conversation_id != null ? '#' + h.conversation_id + ' · ' : '') + h.tenant_code;
+        meta.textContent = (h.conversation_id != null ? '#' + h.conversation_id + ' · ' : '') + (h.tenant_name || h.tenant_code);
         head.append(b, meta);
         const text = document.createElement('span');
         text.className = 's-text';

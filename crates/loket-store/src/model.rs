@@ -172,6 +172,7 @@ pub struct OutboxRow {
 pub struct SearchHit {
     pub kind: String,
     pub tenant_code: String,
+    pub tenant_name: String,
     pub conversation_id: Option<i64>,
     pub contact_id: Option<i64>,
     pub ref_id: i64,

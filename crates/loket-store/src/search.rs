@@ -47,7 +47,7 @@ impl Store {
         let (sql, q) = match self.backend() {
             Backend::Sqlite => (
                 format!(
-                    "SELECT d.kind, d.tenant_code, d.conversation_id, d.contact_id, d.ref_id, d.snippet FROM search_fts f JOIN search_docs d ON d.id = f.rowid
+                    "SELECT d.kind, d.tenant_code, t.display_name AS tenant_name, d.conversation_id, d.contact_id, d.ref_id, d.snippet FROM search_fts f JOIN search_docs d ON d.id = f.rowid JOIN tenants t ON t.code = d.tenant_code
                      WHERE search_fts MATCH ${} AND d.tenant_code IN ({}) ORDER BY f.rank LIMIT {}",
                     n + 1,
                     placeholders(1, n),
@@ -57,7 +57,7 @@ impl Store {
             ),
             Backend::Postgres => (
                 format!(
-                    "SELECT d.kind, d.tenant_code, d.conversation_id, d.contact_id, d.ref_id, d.snippet FROM search_docs d
+                    "SELECT d.kind, d.tenant_code, t.display_name AS tenant_name, d.conversation_id, d.contact_id, d.ref_id, d.snippet FROM search_docs d JOIN tenants t ON t.code = d.tenant_code
                      WHERE to_tsvector('simple', d.tokens) @@ to_tsquery('simple', ${}) AND d.tenant_code IN ({})
                      ORDER BY ts_rank(to_tsvector('simple', d.tokens), to_tsquery('simple', ${})) DESC, d.id DESC LIMIT {}",
                     n + 1,
