@@ -16,7 +16,7 @@
 
 use crate::fxhash::{FxHasher, FxMap};
 use crate::search::{stemmer, stopwords};
-use crate::sentiment::Cues;
+use crate::sentiment::{CueState, Cues, Lexicon, TokenRole};
 use std::hash::Hasher;
 
 /// Hyper-parameters, chosen on a held-out 15 % of the training file (see `examples/validate.rs`).
@@ -117,6 +117,9 @@ fn key2(kind: u64, a: u64, b: u64) -> u64 {
     )
 }
 
+/// Sparse features by 64-bit key.
+type KeyedFeats = Vec<(u64, f32)>;
+
 /// What is known about one folded token.
 #[derive(Clone, Copy)]
 struct Tok {
@@ -126,6 +129,9 @@ struct Tok {
     negator: bool,
     /// Row in the precomputed tables, `u32::MAX` for a token not seen at build time.
     id: u32,
+    /// Role for the sentiment cues and language-profile mask.
+    role: TokenRole,
+    lang: u16,
 }
 
 /// Sparse topic features of a single content token (before document scaling).
@@ -331,14 +337,18 @@ pub(crate) struct Models {
     tok_sent: Vec<f32>,
 }
 
-/// Scratch for one message.
+/// Scores of one message.
 pub(crate) struct Scores {
     pub(crate) topic: Vec<f32>,
     pub(crate) sent: [f32; 3],
+    /// Language-profile word counts.
+    pub(crate) lang: [f32; 16],
 }
 
 impl Models {
     /// Train from labelled texts. `topics[i]` / `sents[i]` are class indices or `None`.
+    // One call site; the labelled columns read clearer as parameters than as a struct.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn train(
         p: Params,
         classes: usize,
@@ -347,6 +357,7 @@ impl Models {
         sents: &[Option<usize>],
         cues: &[Cues],
         lexicon: &[(usize, String)],
+        sent_lex: &Lexicon,
     ) -> Models {
         let sw = stopwords();
         let mut m = Models {
@@ -393,6 +404,30 @@ impl Models {
                     stop,
                     negator: NEGATORS.contains(&w),
                     id: u32::MAX,
+                    role: sent_lex.token_role(w),
+                    lang: crate::lang::token_mask(w),
+                },
+            );
+        }
+        // Words the sentiment cues and the language profiles react to, so that a token
+        // missing from the table has no role in either.
+        let mut extra: Vec<String> = sent_lex.vocabulary().map(str::to_string).collect();
+        extra.extend(crate::lang::vocabulary().map(str::to_string));
+        extra.retain(|w| !w.is_empty() && !m.toks.contains_key(w.as_str()));
+        for w in extra {
+            let w = w.as_str();
+            if m.toks.contains_key(w) {
+                continue;
+            }
+            m.toks.insert(
+                w.into(),
+                Tok {
+                    stem: key(K_WORD, stemmer().stem(w).as_bytes()),
+                    stop: sw.contains(w) || w.len() < 2,
+                    negator: NEGATORS.contains(&w),
+                    id: u32::MAX,
+                    role: sent_lex.token_role(w),
+                    lang: crate::lang::token_mask(w),
                 },
             );
         }
@@ -560,12 +595,14 @@ impl Models {
             stop: w.len() < 2 || stopwords().contains(w),
             negator: NEGATORS.contains(&w),
             id: u32::MAX,
+            role: TokenRole::default(),
+            lang: 0,
         }
     }
 
     /// Keyed sparse features (topic, sentiment) of a folded text, scaled per document.
     /// This is the reference definition; [`Models::score`] computes the same scores faster.
-    fn keyed(&self, folded: &str) -> (Vec<(u64, f32)>, Vec<(u64, f32)>) {
+    fn keyed(&self, folded: &str) -> (KeyedFeats, KeyedFeats) {
         let p = &self.p;
         let mut tf: Vec<(u64, f32)> = Vec::new();
         let mut sf: Vec<(u64, f32)> = Vec::new();
@@ -607,8 +644,11 @@ impl Models {
         (tf, sf)
     }
 
-    /// Topic logits and sentiment logits of a folded text.
-    pub(crate) fn score(&self, folded: &str, cues: &Cues, out: &mut Scores) {
+    /// Topic and sentiment logits and language-profile counts of a folded text, in one
+    /// pass over its tokens (one table lookup per token).
+    pub(crate) fn score(&self, folded: &str, raw: &str, out: &mut Scores) {
+        let mut cue_state = CueState::default();
+        out.lang = [0.0; 16];
         let p = &self.p;
         let c = self.classes;
         out.topic.clear();
@@ -622,6 +662,8 @@ impl Models {
         let mut buf: Vec<(u64, f32)> = Vec::new();
         for w in folded.split(' ').filter(|t| !t.is_empty()) {
             let t = self.tok(w);
+            cue_state.token(t.role);
+            crate::lang::add_token(&mut out.lang, t.lang);
             if !t.stop {
                 if t.id != u32::MAX {
                     let i = t.id as usize;
@@ -692,6 +734,7 @@ impl Models {
         for (o, b) in out.topic.iter_mut().zip(self.topic.bias()) {
             *o = *o * ts + b;
         }
+        let cues = cue_state.finish(raw);
         let ss = if s_n2 > 0.0 { 1.0 / s_n2.sqrt() } else { 0.0 };
         let srows = self.sent_index.len() as u32;
         for (j, o) in sent.iter_mut().enumerate() {
@@ -734,17 +777,20 @@ mod tests {
             &[Some(1), Some(1), Some(2), Some(0)],
             &cues,
             &[(0, "tegel".into())],
+            &Lexicon::new(),
         );
         for probe in [
             " de stoeptegels liggen niet goed ",
+            " echt heel slecht en niet fijn bedankt ",
             " lantaarnpaal kapot grofvuilafspraak xyz ",
             " ",
         ] {
             let mut s = Scores {
                 topic: Vec::new(),
                 sent: [0.0; 3],
+                lang: [0.0; 16],
             };
-            m.score(probe, &Cues::default(), &mut s);
+            m.score(probe, "", &mut s);
             let (tf, sf) = m.keyed(probe);
             let mut want = m.topic.bias().to_vec();
             for (k, v) in tf {
@@ -758,6 +804,17 @@ mod tests {
                 assert!((a - b).abs() < 1e-4, "{probe}: {a} vs {b}");
             }
             let mut sw = m.sent.bias().to_vec();
+            let srows = m.sent_index.len() as u32;
+            for (i, v) in Lexicon::new()
+                .cues(probe, "")
+                .dense()
+                .into_iter()
+                .enumerate()
+            {
+                for (o, x) in sw.iter_mut().zip(m.sent.row(srows + i as u32)) {
+                    *o += x * v;
+                }
+            }
             for (k, v) in sf {
                 if let Some(&r) = m.sent_index.get(&k) {
                     for (o, x) in sw.iter_mut().zip(m.sent.row(r)) {

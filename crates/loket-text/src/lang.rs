@@ -193,7 +193,41 @@ const PROFILES: &[(&str, &[&str])] = &[
 ];
 
 /// Detect the language of `text`. `tokens` are its folded tokens.
+#[cfg(test)]
 pub(crate) fn detect(text: &str, tokens: &[&str]) -> &'static str {
+    let mut counts = [0.0f32; 16];
+    for t in tokens {
+        add_token(&mut counts, token_mask(t));
+    }
+    detect_counts(text, &counts)
+}
+
+/// Bitmask of the profiles containing a folded token.
+#[inline]
+pub(crate) fn token_mask(t: &str) -> u16 {
+    profile_index().get(t).copied().unwrap_or(0)
+}
+
+/// Count a token with profile mask `mask`.
+#[inline]
+pub(crate) fn add_token(counts: &mut [f32; 16], mask: u16) {
+    if mask == 0 {
+        return;
+    }
+    for (i, c) in counts.iter_mut().enumerate().take(PROFILES.len()) {
+        if mask & (1 << i) != 0 {
+            *c += 1.0;
+        }
+    }
+}
+
+/// Every folded profile word (for the engine's token table).
+pub(crate) fn vocabulary() -> impl Iterator<Item = &'static str> {
+    profile_index().keys().map(String::as_str)
+}
+
+/// Detect the language of `text` from its scripts and the profile counts of its tokens.
+pub(crate) fn detect_counts(text: &str, counts: &[f32; 16]) -> &'static str {
     let mut arabic = 0usize;
     let mut letters = 0usize;
     let mut tr_chars = 0usize;
@@ -242,17 +276,6 @@ pub(crate) fn detect(text: &str, tokens: &[&str]) -> &'static str {
     }
     if letters > 0 && other * 3 >= letters {
         return other_script.unwrap_or("nl");
-    }
-    let idx = profile_index();
-    let mut counts = [0.0f32; 16];
-    for t in tokens {
-        if let Some(&mask) = idx.get(*t) {
-            for (i, c) in counts.iter_mut().enumerate().take(PROFILES.len()) {
-                if mask & (1 << i) != 0 {
-                    *c += 1.0;
-                }
-            }
-        }
     }
     let mut best = ("nl", 0.0f32);
     for (i, (lang, _)) in PROFILES.iter().enumerate() {

@@ -92,7 +92,6 @@ pub struct Engine {
     topic_group: Vec<usize>,
     groups: usize,
     models: classify::Models,
-    sent_lex: sentiment::Lexicon,
 }
 
 /// The shared engine, built on first use.
@@ -184,6 +183,7 @@ impl Engine {
             &sents,
             &cues,
             &lexicon,
+            &sent_lex,
         );
         Engine {
             resolver: resolver::Resolver::new(),
@@ -191,7 +191,6 @@ impl Engine {
             topic_group,
             groups: group_names.len(),
             models,
-            sent_lex,
         }
     }
 
@@ -214,10 +213,18 @@ impl Engine {
         let (gemeente, candidates) =
             self.resolver
                 .resolve(text, &folded, input.lat, input.lon, input.history);
-        let (topic, sentiment) = self.classify(&folded.text, text);
+        let mut s = classify::Scores {
+            topic: Vec::with_capacity(self.topic_codes.len()),
+            sent: [0.0; 3],
+            lang: [0.0; 16],
+        };
+        self.models.score(&folded.text, text, &mut s);
+        let sentiment = Sentiment::ALL[(0..3)
+            .max_by(|&a, &b| s.sent[a].total_cmp(&s.sent[b]))
+            .unwrap_or(1)];
+        let topic = self.topic_of(&mut s.topic);
         let urgency_evidence = urgency::evidence(text, &folded);
-        let toks: Vec<&str> = folded.text.split(' ').filter(|t| !t.is_empty()).collect();
-        let language = lang::detect(text, &toks).to_string();
+        let language = lang::detect_counts(text, &s.lang).to_string();
         Analysis {
             gemeente,
             candidates,
@@ -229,20 +236,6 @@ impl Engine {
             pii,
             redacted,
         }
-    }
-
-    /// Topic (best sub-topic and three alternatives) and sentiment of a folded text.
-    fn classify(&self, folded: &str, raw: &str) -> (Option<TopicMatch>, Sentiment) {
-        let cues = self.sent_lex.cues(folded, raw);
-        let mut s = classify::Scores {
-            topic: Vec::with_capacity(self.topic_codes.len()),
-            sent: [0.0; 3],
-        };
-        self.models.score(folded, &cues, &mut s);
-        let sentiment = Sentiment::ALL[(0..3)
-            .max_by(|&a, &b| s.sent[a].total_cmp(&s.sent[b]))
-            .unwrap_or(1)];
-        (self.topic_of(&mut s.topic), sentiment)
     }
 
     fn topic_of(&self, scores: &mut [f32]) -> Option<TopicMatch> {

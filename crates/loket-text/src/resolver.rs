@@ -591,12 +591,19 @@ impl Resolver {
         chosen.sort_by_key(|c| c.0);
 
         let signature_at = signature_start(ft);
-        let provinces: Vec<&str> = self
-            .provinces
+        // Province names only matter for ambiguous names: scan for them only then.
+        let ambiguous = chosen
             .iter()
-            .filter(|(p, _)| ft.contains(p.as_str()))
-            .map(|(_, c)| *c)
-            .collect();
+            .any(|&(_, _, pid)| self.entries[pid].cands.len() > 1);
+        let provinces: Vec<&str> = if ambiguous {
+            self.provinces
+                .iter()
+                .filter(|(p, _)| ft.contains(p.as_str()))
+                .map(|(_, c)| *c)
+                .collect()
+        } else {
+            Vec::new()
+        };
 
         struct Mention {
             cands: Vec<(u16, f32)>,

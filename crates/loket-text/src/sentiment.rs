@@ -244,38 +244,90 @@ impl Lexicon {
         Lexicon { words }
     }
 
+    /// The role of one folded token for the cues: negator, intensifier, polarity.
+    pub(crate) fn token_role(&self, t: &str) -> TokenRole {
+        TokenRole {
+            negator: NEGATORS.contains(&t),
+            intensifier: INTENSIFIERS.contains(&t),
+            polarity: self.words.get(t).copied(),
+        }
+    }
+
+    /// Every single-word key the cues react to (for the engine's token table).
+    pub(crate) fn vocabulary(&self) -> impl Iterator<Item = &str> + '_ {
+        self.words
+            .keys()
+            .map(String::as_str)
+            .chain(NEGATORS.iter().copied())
+            .chain(INTENSIFIERS.iter().copied())
+            .filter(|w| !w.contains(' '))
+    }
+
     /// Cues from the folded tokens and the raw text (emoji, punctuation).
     pub(crate) fn cues(&self, folded: &str, raw: &str) -> Cues {
-        let mut c = Cues::default();
-        let mut negate_left = 0u8;
-        let mut boost = 1.0f32;
-        for t in folded.split(' ') {
-            if t.is_empty() {
-                continue;
-            }
-            if NEGATORS.contains(&t) {
-                negate_left = 3;
-                continue;
-            }
-            if INTENSIFIERS.contains(&t) {
-                boost = 1.5;
-                continue;
-            }
-            if let Some(&p) = self.words.get(t) {
-                let mut v = p * boost;
-                if negate_left > 0 {
-                    v = -v * 0.8;
-                }
-                if v > 0.0 {
-                    c.pos += v;
-                } else {
-                    c.neg -= v;
-                }
-                negate_left = 0;
-            }
-            boost = 1.0;
-            negate_left = negate_left.saturating_sub(1);
+        let mut st = CueState::default();
+        for t in folded.split(' ').filter(|t| !t.is_empty()) {
+            st.token(self.token_role(t));
         }
+        st.finish(raw)
+    }
+}
+
+/// What a token means for the sentiment cues.
+#[derive(Default, Debug, Clone, Copy)]
+pub(crate) struct TokenRole {
+    pub negator: bool,
+    pub intensifier: bool,
+    pub polarity: Option<f32>,
+}
+
+/// Cues accumulated token by token (negation scope, intensifiers), then the raw text.
+pub(crate) struct CueState {
+    c: Cues,
+    negate_left: u8,
+    boost: f32,
+}
+
+impl Default for CueState {
+    fn default() -> CueState {
+        CueState {
+            c: Cues::default(),
+            negate_left: 0,
+            boost: 1.0,
+        }
+    }
+}
+
+impl CueState {
+    #[inline]
+    pub(crate) fn token(&mut self, r: TokenRole) {
+        if r.negator {
+            self.negate_left = 3;
+            return;
+        }
+        if r.intensifier {
+            self.boost = 1.5;
+            return;
+        }
+        if let Some(p) = r.polarity {
+            let mut v = p * self.boost;
+            if self.negate_left > 0 {
+                v = -v * 0.8;
+            }
+            if v > 0.0 {
+                self.c.pos += v;
+            } else {
+                self.c.neg -= v;
+            }
+            self.negate_left = 0;
+        }
+        self.boost = 1.0;
+        self.negate_left = self.negate_left.saturating_sub(1);
+    }
+
+    /// Add emoji, emoticons and punctuation of the raw text.
+    pub(crate) fn finish(self, raw: &str) -> Cues {
+        let mut c = self.c;
         for ch in raw.chars() {
             if ch.is_ascii() {
                 match ch {
