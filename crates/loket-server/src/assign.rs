@@ -10,12 +10,12 @@ use loket_store::conversations::{Actor, Change};
 /// while the pool serves it.
 async fn candidates(state: &AppState, tenant: &str) -> anyhow::Result<Vec<(AgentLoad, String)>> {
     let mut codes = vec![tenant.to_string()];
-    if let Some(t) = state.tenant(tenant) {
-        if let Some(pool) = &t.pool_code {
-            let waiting = state.store.waiting_count(tenant).await? as u32;
-            if t.settings.handover.pool_serves(t.is_open_now(), waiting) {
-                codes.push(pool.clone());
-            }
+    if let Some(t) = state.tenant(tenant)
+        && let Some(pool) = &t.pool_code
+    {
+        let waiting = state.store.waiting_count(tenant).await? as u32;
+        if t.settings.handover.pool_serves(t.is_open_now(), waiting) {
+            codes.push(pool.clone());
         }
     }
     let users = state.store.tenant_users(&codes).await?;

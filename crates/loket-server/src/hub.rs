@@ -124,18 +124,18 @@ impl Hub {
 
     /// Publishes locally and, when connected, to the other nodes.
     pub fn publish(&self, event: HubEvent) {
-        if let Some(nats) = self.nats.get() {
-            if let Ok(body) = serde_json::to_vec(&Envelope {
+        if let Some(nats) = self.nats.get()
+            && let Ok(body) = serde_json::to_vec(&Envelope {
                 node: self.node.clone(),
                 event: event.clone(),
-            }) {
-                let nats = nats.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = nats.publish(SUBJECT, body.into()).await {
-                        tracing::warn!(error = %e, "publishing to NATS failed");
-                    }
-                });
-            }
+            })
+        {
+            let nats = nats.clone();
+            tokio::spawn(async move {
+                if let Err(e) = nats.publish(SUBJECT, body.into()).await {
+                    tracing::warn!(error = %e, "publishing to NATS failed");
+                }
+            });
         }
         metrics::counter!("loket_hub_events_total").increment(1);
         let _ = self.tx.send(Arc::new(event));

@@ -181,7 +181,10 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
             "Search messages, internal notes and residents of the municipalities you work for.",
         ),
         "help_button" => ("Sneltoetsen", "Shortcuts"),
-        "shortcut_hint" => ("Druk op ? voor sneltoetsen.", "Press ? for keyboard shortcuts."),
+        "shortcut_hint" => (
+            "Druk op ? voor sneltoetsen.",
+            "Press ? for keyboard shortcuts.",
+        ),
         "clear_filters" => ("Filters wissen", "Clear filters"),
         "identities" => ("Bekend als", "Known as"),
         "actions" => ("Acties", "Actions"),

@@ -61,12 +61,12 @@ pub fn validate(req: &InboundRequest) -> AppResult<()> {
             "channel moet 1–32 kleine letters, cijfers, - of _ zijn".into(),
         ));
     }
-    if let (Some(lat), Some(lon)) = (req.lat, req.lon) {
-        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-            return Err(AppError::Invalid(
-                "lat/lon liggen buiten het geldige bereik".into(),
-            ));
-        }
+    if let (Some(lat), Some(lon)) = (req.lat, req.lon)
+        && (!(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon))
+    {
+        return Err(AppError::Invalid(
+            "lat/lon liggen buiten het geldige bereik".into(),
+        ));
     }
     Ok(())
 }
@@ -144,7 +144,8 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
     // when a delayed channel delivered it.
     let now_ms = loket_store::now_ms();
     let sent_at = req.sent_at.clamp(now_ms - 366 * 86_400_000, now_ms);
-    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(sent_at).unwrap_or_else(chrono::Utc::now);
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(sent_at)
+        .unwrap_or_else(chrono::Utc::now);
     let s = &target.settings;
     let inbound = NewInbound {
         tenant_code: target.code.clone(),
@@ -201,14 +202,13 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
             )
             .await?;
         tenant_now = target.code.clone();
-    } else if !ingested.new_conversation {
-        if let Ok(c) = state
+    } else if !ingested.new_conversation
+        && let Ok(c) = state
             .store
             .conversation_system(ingested.conversation_id)
             .await
-        {
-            tenant_now = c.tenant_code;
-        }
+    {
+        tenant_now = c.tenant_code;
     }
     let message = state.store.message(ingested.message_id).await?;
     state.hub.publish(HubEvent::Message {
@@ -240,10 +240,10 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
             text: format!("Spoedbericht: {}", analysis.urgency_evidence.join(", ")),
         });
     }
-    if ingested.new_conversation {
-        if let Err(e) = crate::assign::auto_assign(state, ingested.conversation_id).await {
-            tracing::warn!(error = %e, "automatic assignment failed");
-        }
+    if ingested.new_conversation
+        && let Err(e) = crate::assign::auto_assign(state, ingested.conversation_id).await
+    {
+        tracing::warn!(error = %e, "automatic assignment failed");
     }
     Ok(ingested)
 }

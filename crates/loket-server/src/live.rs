@@ -65,11 +65,10 @@ async fn run(state: AppState, mut user: CurrentUser, mut socket: WebSocket) {
                 if !visible {
                     continue;
                 }
-                if let HubEvent::Typing { user_id, .. } = &*ev {
-                    if *user_id == user.id {
+                if let HubEvent::Typing { user_id, .. } = &*ev
+                    && *user_id == user.id {
                         continue;
                     }
-                }
                 let Ok(text) = serde_json::to_string(&*ev) else { continue };
                 if socket.send(Message::Text(text.into())).await.is_err() {
                     break;

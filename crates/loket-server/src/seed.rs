@@ -44,25 +44,23 @@ fn colour(code: &str) -> &'static str {
     }
 }
 
+/// A tenant row with its identity and settings; province, pool and inhabitants are set by the caller.
 fn row(
     code: &str,
     kind: &str,
     name: &str,
     display: String,
-    province: Option<&str>,
-    pool: Option<&str>,
     settings: &TenantSettings,
-    inhabitants: Option<i64>,
 ) -> TenantRow {
     TenantRow {
         code: code.into(),
         kind: kind.into(),
         name: name.into(),
         display_name: display,
-        province_code: province.map(Into::into),
-        pool_code: pool.map(Into::into),
+        province_code: None,
+        pool_code: None,
         settings: settings.to_json(),
-        inhabitants,
+        inhabitants: None,
         created_at: loket_store::now_ms(),
     }
 }
@@ -82,10 +80,7 @@ pub async fn tenants(store: &Store) -> anyhow::Result<()> {
         "nationaal",
         "MijnGemeente",
         "MijnGemeente".into(),
-        None,
-        None,
         &national,
-        None,
     ));
     for (code, name) in provinces() {
         let s = TenantSettings {
@@ -93,16 +88,16 @@ pub async fn tenants(store: &Store) -> anyhow::Result<()> {
             auto_assign: true,
             ..TenantSettings::default()
         };
-        rows.push(row(
-            code,
-            "regio",
-            &format!("Regiopool {name}"),
-            format!("Regiopool {name}"),
-            Some(code),
-            None,
-            &s,
-            None,
-        ));
+        rows.push(TenantRow {
+            province_code: Some(code.into()),
+            ..row(
+                code,
+                "regio",
+                &format!("Regiopool {name}"),
+                format!("Regiopool {name}"),
+                &s,
+            )
+        });
     }
     for g in loket_text::gemeenten::all() {
         let display = display_name(g.naam);
@@ -118,16 +113,12 @@ pub async fn tenants(store: &Store) -> anyhow::Result<()> {
             ),
             ..TenantSettings::default()
         };
-        rows.push(row(
-            g.code,
-            "gemeente",
-            g.naam,
-            display,
-            Some(g.provincie_code),
-            Some(g.provincie_code),
-            &s,
-            g.inwoners.map(i64::from),
-        ));
+        rows.push(TenantRow {
+            province_code: Some(g.provincie_code.into()),
+            pool_code: Some(g.provincie_code.into()),
+            inhabitants: g.inwoners.map(i64::from),
+            ..row(g.code, "gemeente", g.naam, display, &s)
+        });
     }
     store.upsert_tenants(&rows).await?;
     Ok(())
@@ -195,7 +186,12 @@ pub async fn demo(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
             .await?;
     }
     state.reload_tenants().await?;
-    let people: [(&str, &str, &[(&str, &str)]); 8] = [
+    type Person = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let people: [Person; 8] = [
         ("anna@utrecht.demo", "Anna de Vries", &[("GM0344", "agent")]),
         ("bram@utrecht.demo", "Bram Jansen", &[("GM0344", "agent")]),
         (

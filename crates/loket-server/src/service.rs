@@ -88,10 +88,10 @@ pub async fn inbox(
         }
         None => vec!["nieuw".into(), "open".into(), "wachtend".into()],
     };
-    if let Some(p) = q.priority.as_deref().filter(|p| !p.is_empty()) {
-        if loket_core::Priority::parse(p).is_none() {
-            return Err(AppError::Invalid(format!("onbekende prioriteit '{p}'")));
-        }
+    if let Some(p) = q.priority.as_deref().filter(|p| !p.is_empty())
+        && loket_core::Priority::parse(p).is_none()
+    {
+        return Err(AppError::Invalid(format!("onbekende prioriteit '{p}'")));
     }
     let mut f = InboxFilter {
         tenants,
@@ -368,15 +368,15 @@ pub async fn change(
         });
         let _ = crate::assign::auto_assign(state, id).await;
     }
-    if let Change::State(s) = &change {
-        if matches!(s, ConversationState::Opgelost | ConversationState::Gesloten) {
-            state.hub.publish(HubEvent::Conversation {
-                tenant: updated.tenant_code.clone(),
-                conversation_id: id,
-                change: format!("state:{}", s.as_str()),
-                previous_tenant: None,
-            });
-        }
+    if let Change::State(s) = &change
+        && matches!(s, ConversationState::Opgelost | ConversationState::Gesloten)
+    {
+        state.hub.publish(HubEvent::Conversation {
+            tenant: updated.tenant_code.clone(),
+            conversation_id: id,
+            change: format!("state:{}", s.as_str()),
+            previous_tenant: None,
+        });
     }
     Ok(updated)
 }

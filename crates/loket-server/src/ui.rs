@@ -914,11 +914,11 @@ async fn action(
         "retry" => {
             let mid: i64 = v.parse().unwrap_or(0);
             let ok = state
-                    .store
-                    .message(mid)
-                    .await
-                    .map(|m| m.conversation_id == id)
-                    .unwrap_or(false);
+                .store
+                .message(mid)
+                .await
+                .map(|m| m.conversation_id == id)
+                .unwrap_or(false);
             if ok {
                 let _ = state.store.outbox_retry(mid).await;
                 state.outbox_wake.notify_one();

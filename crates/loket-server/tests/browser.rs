@@ -25,14 +25,22 @@ fn w(selector: &str) -> String {
 
 async fn assert_accessible(c: &fantoccini::Client, what: &str) {
     let v = axe_violations(c).await;
-    assert!(v.is_empty(), "axe-core found WCAG 2.1 AA violations on {what}:\n{}", describe_violations(&v));
+    assert!(
+        v.is_empty(),
+        "axe-core found WCAG 2.1 AA violations on {what}:\n{}",
+        describe_violations(&v)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resident_and_agent_end_to_end() {
-    let Some(browser) = Browser::start().await else { return };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
     let app = spawn_app(loket_store::Backend::Sqlite).await.unwrap();
-    let anna_id = app.user("anna@utrecht.test", "Anna de Vries", &[("GM0344", "agent")]).await;
+    let anna_id = app
+        .user("anna@utrecht.test", "Anna de Vries", &[("GM0344", "agent")])
+        .await;
     app.state.store.set_online(anna_id, true).await.unwrap();
     app.state
         .store
@@ -47,22 +55,89 @@ async fn resident_and_agent_end_to_end() {
     wait_js(&agent, "document.querySelector('#email')", 10, "login form").await;
     assert_accessible(&agent, "the login page").await;
     screenshot(&agent, &shots().join("login.png")).await;
-    agent.find(Locator::Css("#email")).await.unwrap().send_keys("anna@utrecht.test").await.unwrap();
-    agent.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    agent.find(Locator::Css("form[action='/login'] button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_js(&agent, "location.pathname === '/inbox'", 10, "the inbox after login").await;
-    wait_js(&agent, "document.documentElement.dataset.live === 'on'", 10, "the live connection").await;
-    agent.execute("window.__notReloaded = true;", vec![]).await.unwrap();
+    agent
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("anna@utrecht.test")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &agent,
+        "location.pathname === '/inbox'",
+        10,
+        "the inbox after login",
+    )
+    .await;
+    wait_js(
+        &agent,
+        "document.documentElement.dataset.live === 'on'",
+        10,
+        "the live connection",
+    )
+    .await;
+    agent
+        .execute("window.__notReloaded = true;", vec![])
+        .await
+        .unwrap();
 
     // The resident opens the widget on the municipality's site and writes.
     let resident = browser.session().await;
-    resident.goto(&format!("{base}/widget/demo/GM0344")).await.unwrap();
-    wait_js(&resident, "window.LoketWidget && document.querySelector('loket-widget')", 10, "the widget").await;
-    resident.execute("return window.LoketWidget.ready", vec![]).await.ok();
-    wait_js(&resident, &format!("{}", w("[data-testid=loket-launcher]")), 10, "the launcher").await;
+    resident
+        .goto(&format!("{base}/widget/demo/GM0344"))
+        .await
+        .unwrap();
+    wait_js(
+        &resident,
+        "window.LoketWidget && document.querySelector('loket-widget')",
+        10,
+        "the widget",
+    )
+    .await;
+    resident
+        .execute("return window.LoketWidget.ready", vec![])
+        .await
+        .ok();
+    wait_js(
+        &resident,
+        &w("[data-testid=loket-launcher]").to_string(),
+        10,
+        "the launcher",
+    )
+    .await;
     assert_accessible(&resident, "the widget page (closed)").await;
-    resident.execute(&format!("{}.click()", w("[data-testid=loket-launcher]")), vec![]).await.unwrap();
-    wait_js(&resident, &format!("{} && !{}.hidden", w("[data-testid=loket-panel]"), w("[data-testid=loket-panel]")), 10, "the open panel").await;
+    resident
+        .execute(
+            &format!("{}.click()", w("[data-testid=loket-launcher]")),
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_js(
+        &resident,
+        &format!(
+            "{} && !{}.hidden",
+            w("[data-testid=loket-panel]"),
+            w("[data-testid=loket-panel]")
+        ),
+        10,
+        "the open panel",
+    )
+    .await;
     let text = "Er ligt een losse stoeptegel voor Oudegracht 112, iemand struikelt er zo over.";
     resident
         .execute(
@@ -77,43 +152,125 @@ async fn resident_and_agent_end_to_end() {
 
     // It appears in the agent's inbox without a reload.
     wait_js(&agent, "document.querySelector('#inbox-list') && document.querySelector('#inbox-list').textContent.includes('Oudegracht 112')", 10, "the new conversation in the inbox").await;
-    assert_eq!(agent.execute("return window.__notReloaded === true", vec![]).await.unwrap(), serde_json::json!(true), "the inbox updated live, without a reload");
+    assert_eq!(
+        agent
+            .execute("return window.__notReloaded === true", vec![])
+            .await
+            .unwrap(),
+        serde_json::json!(true),
+        "the inbox updated live, without a reload"
+    );
     assert_accessible(&agent, "the inbox").await;
     screenshot(&agent, &shots().join("inbox.png")).await;
 
     // The agent opens it and answers with the template.
     agent.execute("[...document.querySelectorAll('#inbox-list a')].find(a => a.textContent.includes('Oudegracht 112')).click()", vec![]).await.unwrap();
-    wait_js(&agent, "document.querySelector('[data-conversation-id]') && document.querySelector('#body')", 10, "the conversation view").await;
-    let conv_id: i64 = agent.execute("return +document.querySelector('[data-conversation-id]').dataset.conversationId", vec![]).await.unwrap().as_i64().unwrap();
+    wait_js(
+        &agent,
+        "document.querySelector('[data-conversation-id]') && document.querySelector('#body')",
+        10,
+        "the conversation view",
+    )
+    .await;
+    let conv_id: i64 = agent
+        .execute(
+            "return +document.querySelector('[data-conversation-id]').dataset.conversationId",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
     assert_accessible(&agent, "the conversation view").await;
     agent
         .execute("const s = document.querySelector('#template'); s.value = [...s.options].find(o => o.textContent.includes('Begroeting Utrecht')).value;", vec![])
         .await
         .unwrap();
-    agent.find(Locator::Css("[data-template-form] button")).await.unwrap().click().await.unwrap();
-    wait_js(&agent, "document.querySelector('#body').value.includes('dank voor uw melding aan Utrecht')", 10, "the template in the reply box").await;
-    let draft = agent.execute("return document.querySelector('#body').value", vec![]).await.unwrap();
-    assert!(draft.as_str().unwrap().contains("Groet, Anna"), "variables filled: {draft}");
+    agent
+        .find(Locator::Css("[data-template-form] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &agent,
+        "document.querySelector('#body').value.includes('dank voor uw melding aan Utrecht')",
+        10,
+        "the template in the reply box",
+    )
+    .await;
+    let draft = agent
+        .execute("return document.querySelector('#body').value", vec![])
+        .await
+        .unwrap();
+    assert!(
+        draft.as_str().unwrap().contains("Groet, Anna"),
+        "variables filled: {draft}"
+    );
     screenshot(&agent, &shots().join("conversation.png")).await;
-    agent.find(Locator::Css("[data-reply-form] button[value=reply]")).await.unwrap().click().await.unwrap();
-    wait_js(&agent, "document.querySelector('.msg-out')", 10, "the reply in the thread").await;
+    agent
+        .find(Locator::Css("[data-reply-form] button[value=reply]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &agent,
+        "document.querySelector('.msg-out')",
+        10,
+        "the reply in the thread",
+    )
+    .await;
 
     // The resident's widget shows the reply live, in the municipality's name.
     wait_js(&resident, &format!("[...{}.querySelectorAll('[data-testid=loket-msg][data-direction=out]')].some(m => m.textContent.includes('dank voor uw melding aan Utrecht'))", w("[data-testid=loket-log]")), 10, "the agent's reply in the widget").await;
-    let shown = resident.execute(&format!("return {}.textContent", w("[data-testid=loket-log]")), vec![]).await.unwrap();
-    assert!(shown.as_str().unwrap().contains("Gemeente Utrecht"), "reply shown in the municipality's name: {shown}");
+    let shown = resident
+        .execute(
+            &format!("return {}.textContent", w("[data-testid=loket-log]")),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        shown.as_str().unwrap().contains("Gemeente Utrecht"),
+        "reply shown in the municipality's name: {shown}"
+    );
     screenshot(&resident, &shots().join("widget-reply.png")).await;
 
     // The agent resolves it with the keyboard shortcut.
-    agent.execute("document.activeElement && document.activeElement.blur()", vec![]).await.unwrap();
-    agent.find(Locator::Css("body")).await.unwrap().send_keys("e").await.unwrap();
+    agent
+        .execute(
+            "document.activeElement && document.activeElement.blur()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("e")
+        .await
+        .unwrap();
     let store = app.state.store.clone();
     eventually(10, "the conversation resolved", || {
         let s = store.clone();
         async move { (s.conversation_system(conv_id).await.ok()?.state == "opgelost").then_some(()) }
     })
     .await;
-    wait_js(&resident, &format!("{} && !{}.hidden", w("[data-testid=loket-resolved]"), w("[data-testid=loket-resolved]")), 10, "the resolved note in the widget").await;
+    wait_js(
+        &resident,
+        &format!(
+            "{} && !{}.hidden",
+            w("[data-testid=loket-resolved]"),
+            w("[data-testid=loket-resolved]")
+        ),
+        10,
+        "the resolved note in the widget",
+    )
+    .await;
     agent.close().await.ok();
     resident.close().await.ok();
 }

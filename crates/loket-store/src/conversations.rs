@@ -414,10 +414,8 @@ impl Store {
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let c = scoped!(tx, id, tenants);
-            if let Some(v) = expected_version {
-                if v != c.version {
-                    return Err(StoreError::Conflict(format!("het gesprek is intussen gewijzigd (versie {} in plaats van {v})", c.version)));
-                }
+            if let Some(v) = expected_version.filter(|v| *v != c.version) {
+                return Err(StoreError::Conflict(format!("het gesprek is intussen gewijzigd (versie {} in plaats van {v})", c.version)));
             }
             let (kind, detail): (&str, String) = match change {
                 Change::State(to) => {

@@ -29,7 +29,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let db = fresh(backend).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let cfg = loket_server::Config { database_url: db.url.clone(), base_url: format!("http://{addr}"), ..Default::default() };
+    let cfg = loket_server::Config {
+        database_url: db.url.clone(),
+        base_url: format!("http://{addr}"),
+        ..Default::default()
+    };
     let state = loket_server::build(cfg, None).await.unwrap();
     loket_server::seed::tenants(&state.store).await.unwrap();
     loket_server::seed::templates(&state.store).await.unwrap();
@@ -38,7 +42,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     tokio::spawn(loket_server::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
-    Some(TestApp { addr, base: format!("http://{addr}"), state, shutdown: Some(tx), _db: db })
+    Some(TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        shutdown: Some(tx),
+        _db: db,
+    })
 }
 
 pub const PASSWORD: &str = "een-lang-wachtwoord-123";
@@ -56,7 +66,16 @@ pub struct Agent {
 impl TestApp {
     /// Creates a user with roles `(tenant, role)` and returns their id.
     pub async fn user(&self, email: &str, name: &str, roles: &[(&str, &str)]) -> i64 {
-        let id = self.state.store.create_user(email, name, &loket_server::auth::hash_password(PASSWORD).unwrap()).await.unwrap();
+        let id = self
+            .state
+            .store
+            .create_user(
+                email,
+                name,
+                &loket_server::auth::hash_password(PASSWORD).unwrap(),
+            )
+            .await
+            .unwrap();
         for (t, r) in roles {
             self.state.store.grant(id, t, r).await.unwrap();
         }
@@ -64,15 +83,31 @@ impl TestApp {
     }
 
     pub fn client() -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
     }
 
     /// Logs in through the real form.
     pub async fn login(&self, email: &str) -> Agent {
         let client = Self::client();
-        let page = client.get(format!("{}/login", self.base)).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let csrf = hidden(&page, "csrf");
-        let r = client.post(format!("{}/login", self.base)).form(&[("email", email), ("password", PASSWORD), ("csrf", &csrf)]).send().await.unwrap();
+        let r = client
+            .post(format!("{}/login", self.base))
+            .form(&[("email", email), ("password", PASSWORD), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303, "login of {email} failed");
         let cookie = r
             .headers()
@@ -83,13 +118,31 @@ impl TestApp {
             .and_then(|v| v.split(';').next())
             .unwrap()
             .to_string();
-        let me: Value = client.get(format!("{}/api/v1/me", self.base)).send().await.unwrap().json().await.unwrap();
-        Agent { client, csrf: me["csrf"].as_str().unwrap().to_string(), base: self.base.clone(), id: me["id"].as_i64().unwrap(), cookie }
+        let me: Value = client
+            .get(format!("{}/api/v1/me", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Agent {
+            client,
+            csrf: me["csrf"].as_str().unwrap().to_string(),
+            base: self.base.clone(),
+            id: me["id"].as_i64().unwrap(),
+            cookie,
+        }
     }
 
     /// An agent who is logged in and available for automatic assignment.
     pub async fn agent(&self, email: &str, roles: &[(&str, &str)]) -> Agent {
-        self.user(email, &format!("{} Test", email.split('@').next().unwrap()), roles).await;
+        self.user(
+            email,
+            &format!("{} Test", email.split('@').next().unwrap()),
+            roles,
+        )
+        .await;
         self.login(email).await
     }
 
@@ -98,18 +151,36 @@ impl TestApp {
         let key = format!("key-{}", uuid_like());
         self.state
             .store
-            .create_api_key(&loket_server::auth::sha256_hex(&key), tenant, "api", "test", webhook.map(|w| w.0), webhook.map(|w| w.1))
+            .create_api_key(
+                &loket_server::auth::sha256_hex(&key),
+                tenant,
+                "api",
+                "test",
+                webhook.map(|w| w.0),
+                webhook.map(|w| w.1),
+            )
             .await
             .unwrap();
         key
     }
 
     pub async fn inbound(&self, key: &str, body: &Value) -> reqwest::Response {
-        reqwest::Client::new().post(format!("{}/api/v1/inbound", self.base)).bearer_auth(key).json(body).send().await.unwrap()
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/inbound", self.base))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts a resident message on a tenant's chat widget; returns (token, conversation id).
-    pub async fn widget_post(&self, tenant: &str, token: Option<&str>, text: &str) -> (String, i64) {
+    pub async fn widget_post(
+        &self,
+        tenant: &str,
+        token: Option<&str>,
+        text: &str,
+    ) -> (String, i64) {
         let r = reqwest::Client::new()
             .post(format!("{}/api/v1/widget/{tenant}/messages", self.base))
             .json(&json!({"token": token, "name": "Inwoner Test", "text": text, "client_id": uuid_like()}))
@@ -118,24 +189,47 @@ impl TestApp {
             .unwrap();
         assert_eq!(r.status(), 202);
         let v: Value = r.json().await.unwrap();
-        (v["token"].as_str().unwrap().to_string(), v["conversation_id"].as_i64().unwrap())
+        (
+            v["token"].as_str().unwrap().to_string(),
+            v["conversation_id"].as_i64().unwrap(),
+        )
     }
 }
 
 impl Agent {
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf).json(body).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
     pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.client.delete(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf).send().await.unwrap()
+        self.client
+            .delete(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .send()
+            .await
+            .unwrap()
     }
     pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut f: Vec<(&str, &str)> = fields.to_vec();
         f.push(("csrf", &self.csrf));
-        self.client.post(format!("{}{path}", self.base)).form(&f).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(&f)
+            .send()
+            .await
+            .unwrap()
     }
     pub async fn json(&self, path: &str) -> Value {
         let r = self.get(path).await;
@@ -143,21 +237,33 @@ impl Agent {
         r.json().await.unwrap()
     }
     pub async fn online(&self) {
-        assert_eq!(self.post("/api/v1/me/online", &json!({"online": true})).await.status(), 200);
+        assert_eq!(
+            self.post("/api/v1/me/online", &json!({"online": true}))
+                .await
+                .status(),
+            200
+        );
     }
 }
 
 /// The value of a hidden input in a page.
 pub fn hidden(page: &str, name: &str) -> String {
     let needle = format!("name=\"{name}\" value=\"");
-    let start = page.find(&needle).unwrap_or_else(|| panic!("no hidden {name}")) + needle.len();
+    let start = page
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no hidden {name}"))
+        + needle.len();
     page[start..].split('"').next().unwrap().to_string()
 }
 
 pub fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{:x}-{:x}", loket_store::now_ms(), N.fetch_add(1, Ordering::Relaxed) + std::process::id() as u64 * 1_000_000)
+    format!(
+        "{:x}-{:x}",
+        loket_store::now_ms(),
+        N.fetch_add(1, Ordering::Relaxed) + std::process::id() as u64 * 1_000_000
+    )
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, for at most `secs`.
@@ -171,7 +277,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

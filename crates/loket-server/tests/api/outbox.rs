@@ -17,7 +17,11 @@ struct Hook {
 }
 
 async fn stand_in(fail_first: usize, status: u16) -> (String, Hook) {
-    let hook = Hook { fail_first, status, ..Default::default() };
+    let hook = Hook {
+        fail_first,
+        status,
+        ..Default::default()
+    };
     let h = hook.clone();
     let app = axum::Router::new().route(
         "/hook",
@@ -26,7 +30,11 @@ async fn stand_in(fail_first: usize, status: u16) -> (String, Hook) {
             async move {
                 let mut calls = h.calls.lock().unwrap();
                 calls.push((headers, body));
-                if calls.len() <= h.fail_first { StatusCode::from_u16(h.status).unwrap() } else { StatusCode::OK }
+                if calls.len() <= h.fail_first {
+                    StatusCode::from_u16(h.status).unwrap()
+                } else {
+                    StatusCode::OK
+                }
             }
         }),
     );
@@ -39,16 +47,38 @@ async fn stand_in(fail_first: usize, status: u16) -> (String, Hook) {
 async fn webhook_retry_after_failures(app: TestApp) {
     let (url, hook) = stand_in(2, 500).await;
     let key = app.api_key("GM0344", Some((&url, "webhook-geheim"))).await;
-    let v: Value = app.inbound(&key, &inbound_body("w-1", "klant-9", "Mijn container is niet geleegd")).await.json().await.unwrap();
+    let v: Value = app
+        .inbound(
+            &key,
+            &inbound_body("w-1", "klant-9", "Mijn container is niet geleegd"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = v["conversation_id"].as_i64().unwrap();
     let a = app.agent("anna@test.nl", &[("GM0344", "agent")]).await;
-    let m: Value = a.post(&format!("/api/v1/conversations/{id}/messages"), &json!({"body": "We komen hem morgen legen."})).await.json().await.unwrap();
+    let m: Value = a
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            &json!({"body": "We komen hem morgen legen."}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let mid = m["id"].as_i64().unwrap();
     assert_eq!(m["delivery_state"], "wachtrij");
     // Two failures (backoff 2 s, then 4 s), then delivered.
     let state = eventually(30, "delivery after retries", || {
         let s = app.state.store.clone();
-        async move { s.message(mid).await.ok().and_then(|m| m.delivery_state).filter(|d| d == "afgeleverd") }
+        async move {
+            s.message(mid)
+                .await
+                .ok()
+                .and_then(|m| m.delivery_state)
+                .filter(|d| d == "afgeleverd")
+        }
     })
     .await;
     assert_eq!(state, "afgeleverd");
@@ -58,34 +88,74 @@ async fn webhook_retry_after_failures(app: TestApp) {
     assert_eq!(calls.len(), 3);
     let (headers, body) = &calls[2];
     let sig = headers["x-loket-signature"].to_str().unwrap();
-    assert!(loket_channels::webhook::verify(b"webhook-geheim", body, sig), "signature checks out");
+    assert!(
+        loket_channels::webhook::verify(b"webhook-geheim", body, sig),
+        "signature checks out"
+    );
     assert!(!loket_channels::webhook::verify(b"ander-geheim", body, sig));
     let payload: Value = serde_json::from_slice(body).unwrap();
     assert_eq!(payload["message_id"], mid);
     assert_eq!(payload["recipient"], "klant-9");
     assert_eq!(payload["tenant"]["code"], "GM0344");
-    assert!(payload["text"].as_str().unwrap().starts_with("We komen hem morgen legen."));
+    assert!(
+        payload["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("We komen hem morgen legen.")
+    );
     // The agent sees the state next to the message.
-    let html = a.get(&format!("/conversations/{id}")).await.text().await.unwrap();
+    let html = a
+        .get(&format!("/conversations/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("delivery-afgeleverd"));
 }
 
 async fn webhook_rejection_is_final(app: TestApp) {
     let (url, hook) = stand_in(100, 410).await;
     let key = app.api_key("GM0344", Some((&url, "s"))).await;
-    let v: Value = app.inbound(&key, &inbound_body("w-2", "k", "Vraag")).await.json().await.unwrap();
+    let v: Value = app
+        .inbound(&key, &inbound_body("w-2", "k", "Vraag"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = v["conversation_id"].as_i64().unwrap();
     let a = app.agent("anna@test.nl", &[("GM0344", "agent")]).await;
-    let m: Value = a.post(&format!("/api/v1/conversations/{id}/messages"), &json!({"body": "Antwoord"})).await.json().await.unwrap();
+    let m: Value = a
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            &json!({"body": "Antwoord"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let mid = m["id"].as_i64().unwrap();
     eventually(10, "failed state", || {
         let s = app.state.store.clone();
-        async move { s.message(mid).await.ok().and_then(|m| m.delivery_state).filter(|d| d == "mislukt") }
+        async move {
+            s.message(mid)
+                .await
+                .ok()
+                .and_then(|m| m.delivery_state)
+                .filter(|d| d == "mislukt")
+        }
     })
     .await;
     assert_eq!(hook.calls.lock().unwrap().len(), 1, "a 410 is not retried");
     // An agent can retry by hand; it fails again but is tried once more.
-    assert_eq!(a.post(&format!("/api/v1/conversations/{id}/messages/{mid}/retry"), &json!({})).await.status(), 202);
+    assert_eq!(
+        a.post(
+            &format!("/api/v1/conversations/{id}/messages/{mid}/retry"),
+            &json!({})
+        )
+        .await
+        .status(),
+        202
+    );
     eventually(10, "second attempt", || {
         let h = hook.clone();
         async move { (h.calls.lock().unwrap().len() == 2).then_some(()) }
