@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/templates", get(templates))
         .route("/search", get(search))
         .route("/tenants", get(tenants))
+        .merge(crate::admin::api_router())
 }
 
 #[derive(OpenApi)]
@@ -69,7 +70,23 @@ pub fn router() -> Router<AppState> {
         tenants,
         crate::widget::config,
         crate::widget::post_message,
-        crate::widget::conversation
+        crate::widget::conversation,
+        crate::admin::api_settings,
+        crate::admin::api_put_settings,
+        crate::admin::api_teams,
+        crate::admin::api_create_team,
+        crate::admin::api_delete_team,
+        crate::admin::api_add_member,
+        crate::admin::api_users,
+        crate::admin::api_add_user,
+        crate::admin::api_update_user,
+        crate::admin::api_revoke,
+        crate::admin::api_templates,
+        crate::admin::api_create_template,
+        crate::admin::api_update_template,
+        crate::admin::api_keys,
+        crate::admin::api_create_key,
+        crate::admin::api_delete_key
     ),
     components(schemas(
         Problem,

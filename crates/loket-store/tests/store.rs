@@ -23,6 +23,9 @@ both!(
     search_dutch,
     templates_override,
     widget_token_resumes,
+    admin_api_keys,
+    admin_revoke_role,
+    admin_templates_and_capacity,
 );
 
 async fn seed(s: &Store) {
@@ -474,4 +477,147 @@ async fn widget_token_resumes(s: Store) {
         s.conversation_by_widget_token("tok-abc").await.unwrap().id,
         a.conversation_id
     );
+}
+
+async fn admin_api_keys(s: Store) {
+    seed(&s).await;
+    let a = s
+        .create_api_key(
+            "h1",
+            "GM0344",
+            "api",
+            "Zaaksysteem",
+            Some("https://x.nl/hook"),
+            Some("geheim"),
+        )
+        .await
+        .unwrap();
+    let b = s
+        .create_api_key("h2", "GM0344", "api", "Formulieren", None, None)
+        .await
+        .unwrap();
+    s.create_api_key("h3", "GM0363", "api", "Amsterdam", None, None)
+        .await
+        .unwrap();
+    let keys = s.api_keys_of("GM0344").await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let ka = keys.iter().find(|k| k.id == a).unwrap();
+    assert!(ka.has_webhook_secret);
+    assert_eq!(ka.webhook_url.as_deref(), Some("https://x.nl/hook"));
+    assert!(!keys.iter().find(|k| k.id == b).unwrap().has_webhook_secret);
+    // Another tenant's key is out of reach.
+    let other = s.api_keys_of("GM0363").await.unwrap()[0].id;
+    assert!(matches!(
+        s.delete_api_key("GM0344", other).await,
+        Err(StoreError::NotFound)
+    ));
+    // Unused: deleted outright.
+    s.delete_api_key("GM0344", b).await.unwrap();
+    assert!(matches!(
+        s.api_key_by_id(b).await,
+        Err(StoreError::NotFound)
+    ));
+    // Used by a conversation: revoked, no longer authenticates, history keeps its reference.
+    let mut m = inbound("GM0344", "k1", "u1", "Via de API");
+    m.api_key_id = Some(a);
+    let got = s.ingest(&m).await.unwrap();
+    s.delete_api_key("GM0344", a).await.unwrap();
+    assert!(matches!(s.api_key("h1").await, Err(StoreError::NotFound)));
+    assert_eq!(s.api_key_by_id(a).await.unwrap().id, a);
+    assert!(s.api_keys_of("GM0344").await.unwrap().is_empty());
+    let c = s
+        .conversation(got.conversation_id, &t(&["GM0344"]))
+        .await
+        .unwrap();
+    assert_eq!(c.api_key_id, Some(a));
+    assert!(matches!(
+        s.delete_api_key("GM0344", a).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn admin_revoke_role(s: Store) {
+    seed(&s).await;
+    let boss = s.create_user("boss@utrecht.nl", "Baas", "h").await.unwrap();
+    let anna = s.create_user("anna@utrecht.nl", "Anna", "h").await.unwrap();
+    s.grant(boss, "GM0344", "beheerder").await.unwrap();
+    s.grant(anna, "GM0344", "agent").await.unwrap();
+    s.grant(anna, "GM0363", "agent").await.unwrap();
+    // The only beheerder stays.
+    assert!(matches!(
+        s.revoke_role("GM0344", boss, "beheerder").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.revoke_role("GM0344", anna, "supervisor").await,
+        Err(StoreError::NotFound)
+    ));
+    s.grant(anna, "GM0344", "beheerder").await.unwrap();
+    s.revoke_role("GM0344", boss, "beheerder").await.unwrap();
+    assert!(s.memberships(boss).await.unwrap().is_empty());
+    // Losing the last role in a tenant takes the user off that tenant's teams only.
+    let team = s.create_team("GM0344", "Buitendienst").await.unwrap();
+    let team_a = s.create_team("GM0363", "Centrum").await.unwrap();
+    s.set_team_member("GM0344", team, anna, true).await.unwrap();
+    s.set_team_member("GM0363", team_a, anna, true)
+        .await
+        .unwrap();
+    s.revoke_role("GM0344", anna, "agent").await.unwrap();
+    assert_eq!(s.team_members(team).await.unwrap(), vec![anna]);
+    s.grant(boss, "GM0344", "beheerder").await.unwrap();
+    s.revoke_role("GM0344", anna, "beheerder").await.unwrap();
+    assert!(s.team_members(team).await.unwrap().is_empty());
+    assert_eq!(s.team_members(team_a).await.unwrap(), vec![anna]);
+}
+
+async fn admin_templates_and_capacity(s: Store) {
+    seed(&s).await;
+    let national = s
+        .upsert_template(None, "groet", "Begroeting", "Beste {{inwoner.naam}},")
+        .await
+        .unwrap();
+    let own = s
+        .create_template("GM0344", "groet", "Groet Utrecht", "Hoi {{inwoner.naam}}!")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_template("GM0344", "groet", "Dubbel", "x").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let other = s
+        .create_template("GM0344", "afsluiting", "Tot ziens", "Doei")
+        .await
+        .unwrap();
+    s.update_template("GM0344", own, "groet", "Groet", "Hallo {{inwoner.naam}}")
+        .await
+        .unwrap();
+    // Renaming onto a key in use conflicts; national and foreign templates are not editable here.
+    assert!(matches!(
+        s.update_template("GM0344", other, "groet", "x", "y").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_template("GM0344", national, "groet", "x", "y")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.update_template("GM0363", own, "groet", "x", "y").await,
+        Err(StoreError::NotFound)
+    ));
+    let all = s.templates(Some("GM0344")).await.unwrap();
+    let row = all.iter().find(|t| t.id == own).unwrap();
+    assert_eq!(row.body, "Hallo {{inwoner.naam}}");
+    assert_eq!(
+        all.iter().find(|t| t.id == national).unwrap().title,
+        "Begroeting"
+    );
+
+    let u = s.create_user("bram@utrecht.nl", "Bram", "h").await.unwrap();
+    s.set_max_open(u, 3).await.unwrap();
+    assert_eq!(s.user(u).await.unwrap().max_open, 3);
+    assert!(matches!(
+        s.set_max_open(999_999, 3).await,
+        Err(StoreError::NotFound)
+    ));
 }
