@@ -22,6 +22,11 @@ pub const KNOWN_VARIABLES: &[(&str, &str)] = &[
         "inwoner.naam",
         "Naam van de inwoner zoals bekend op het kanaal",
     ),
+    (
+        "gemeente.weergavenaam",
+        "Weergavenaam van de gemeente, bijvoorbeeld \"Gemeente Utrecht\"",
+    ),
+    ("gesprek.nummer", "Nummer van het gesprek"),
     ("agent.voornaam", "Voornaam van de medewerker die antwoordt"),
     (
         "agent.naam",

@@ -283,26 +283,13 @@ pub async fn save_settings(
     Ok((display_name, settings))
 }
 
-/// Variables `service::render_template` fills in besides `loket_core`'s documented ones.
-const EXTRA_VARIABLES: &[(&str, &str)] = &[
-    (
-        "gemeente.weergavenaam",
-        "Weergavenaam van de gemeente, bijvoorbeeld \"Gemeente Utrecht\"",
-    ),
-    ("gesprek.nummer", "Nummer van het gesprek"),
-];
-
 fn variable_docs() -> Vec<(&'static str, &'static str)> {
-    loket_core::template::KNOWN_VARIABLES
-        .iter()
-        .chain(EXTRA_VARIABLES)
-        .copied()
-        .collect()
+    loket_core::template::KNOWN_VARIABLES.to_vec()
 }
 
 /// A template key: lower-case letters, digits and dashes, like the national ones (`melding-ontvangen`).
 fn check_template(key: &str, title: &str, body: &str) -> AppResult<()> {
-    use loket_core::template::{self, TemplateError};
+    use loket_core::template;
     let key_ok = !key.is_empty()
         && key.len() <= 40
         && key
@@ -323,22 +310,7 @@ fn check_template(key: &str, title: &str, body: &str) -> AppResult<()> {
             "de tekst moet 1 tot {MAX_TEMPLATE_BODY} tekens hebben"
         )));
     }
-    match template::check(body) {
-        Ok(()) => Ok(()),
-        Err(TemplateError::UnknownVariable(_)) => {
-            let known = variable_docs();
-            match template::variables(body)
-                .into_iter()
-                .find(|v| !known.iter().any(|(k, _)| *k == v.as_str()))
-            {
-                Some(v) => Err(AppError::Invalid(
-                    TemplateError::UnknownVariable(v).to_string(),
-                )),
-                None => Ok(()),
-            }
-        }
-        Err(e) => Err(AppError::Invalid(e.to_string())),
-    }
+    template::check(body).map_err(|e| AppError::Invalid(e.to_string()))
 }
 
 fn check_team_name(name: &str) -> AppResult<()> {

@@ -423,6 +423,10 @@ pub async fn render_template(
         tenant.display_name.clone(),
     );
     vars.insert("inwoner.naam".to_string(), contact);
+    vars.insert(
+        "gemeente.ondertekening".to_string(),
+        tenant.settings.signature.clone(),
+    );
     vars.insert("agent.voornaam".to_string(), user.first_name.clone());
     vars.insert("agent.naam".to_string(), user.name.clone());
     vars.insert("gesprek.nummer".to_string(), c.id.to_string());

@@ -252,6 +252,21 @@ async fn templates_and_typing_and_search(app: TestApp) {
         ))
         .await;
     assert_eq!(r["text"], "Hoi Inwoner Test, met anna van Utrecht.");
+    // Every variable the template editor accepts is filled in when an agent uses it.
+    let all: String = loket_core::template::KNOWN_VARIABLES
+        .iter()
+        .map(|(k, _)| format!("{{{{{k}}}}} "))
+        .collect();
+    let tid = app
+        .state
+        .store
+        .upsert_template(Some("GM0344"), "alles", "Alles", &all)
+        .await
+        .unwrap();
+    let r = anna
+        .get(&format!("/api/v1/conversations/{id}/templates/{tid}"))
+        .await;
+    assert_eq!(r.status(), 200, "all known variables render");
     // Typing: Bram's live socket hears that Anna is typing.
     let mut ws = live_socket(&app, &bram).await;
     assert_eq!(
