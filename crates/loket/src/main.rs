@@ -122,7 +122,11 @@ fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
 async fn store(cfg: &Config) -> anyhow::Result<loket_store::Store> {
     let s = loket_store::Store::connect(&cfg.database_url)
         .await
-        .context("database")?;
+        // Only the part after any credentials is shown.
+        .with_context(|| {
+            let shown = cfg.database_url.rsplit('@').next().unwrap_or_default();
+            format!("kan de database {shown} niet openen")
+        })?;
     s.migrate().await.context("migraties")?;
     Ok(s)
 }
