@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/conversations/{id}/transfer", post(transfer))
         .route("/conversations/{id}/link", post(link))
+        .route("/conversations/{id}/topic", post(topic))
         .route("/conversations/{id}/typing", post(typing))
         .route(
             "/conversations/{id}/templates/{template}",
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
     ),
     paths(
         inbound,
+        topic,
         me,
         online,
         list,
@@ -90,6 +92,7 @@ pub fn router() -> Router<AppState> {
     ),
     components(schemas(
         Problem,
+        TopicBody,
         InboundBody,
         Author,
         Accepted,
@@ -445,6 +448,26 @@ async fn remove_label(
 ) -> AppResult<Json<loket_store::ConversationRow>> {
     Ok(Json(
         service::change(&state, &user, id, None, Change::RemoveLabel(label)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicBody {
+    /// A sub-topic code of the taxonomy, e.g. `openbare-ruimte.bestrating`.
+    pub topic: String,
+}
+
+/// Corrects the topic; the correction is kept as training data.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/topic", request_body = TopicBody, responses((status = 200), (status = 422, body = Problem)))]
+async fn topic(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<TopicBody>,
+) -> AppResult<Json<loket_store::ConversationRow>> {
+    Ok(Json(
+        service::change(&state, &user, id, None, Change::Topic(b.topic)).await?,
     ))
 }
 

@@ -171,6 +171,19 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
             deadline(&s.hours, &s.sla, priority, SlaKind::Resolution, now).timestamp_millis(),
         ),
         events,
+        analysis: Some(
+            serde_json::json!({
+                "gemeente": analysis.gemeente,
+                "candidates": analysis.candidates,
+                "topic": analysis.topic,
+                "sentiment": analysis.sentiment,
+                "urgent": analysis.urgent,
+                "urgency_evidence": analysis.urgency_evidence,
+                "language": analysis.language,
+                "pii": analysis.pii.iter().map(|p| p.kind.clone()).collect::<Vec<_>>(),
+            })
+            .to_string(),
+        ),
     };
     // The analysis decides where a *new* conversation goes; an existing one stays where it is,
     // which the store handles by looking up the resident's open conversation at the entry.

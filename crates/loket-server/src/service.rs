@@ -341,12 +341,26 @@ pub async fn change(
             }
             Change::AddLabel(l)
         }
+        Change::Topic(code) => {
+            let known = loket_text::topics::get(&code).is_some_and(|t| t.kind != "group");
+            if !known {
+                return Err(AppError::Invalid(format!("onbekend onderwerp '{code}'")));
+            }
+            Change::Topic(code)
+        }
         other => other,
     };
+    let correction = correction_of(state, &c, &change).await;
     let updated = state
         .store
         .change(id, &user.visible, expected_version, &actor(user), &change)
         .await?;
+    if let Some(mut corr) = correction {
+        corr.user_id = Some(user.id);
+        if let Err(e) = state.store.record_correction(&corr).await {
+            tracing::warn!(error = %e, "recording a correction failed");
+        }
+    }
     let moved = updated.tenant_code != prev;
     state.hub.publish(HubEvent::Conversation {
         tenant: updated.tenant_code.clone(),
@@ -379,6 +393,51 @@ pub async fn change(
         });
     }
     Ok(updated)
+}
+
+/// When a change overrules what the text engine decided (the municipality of a conversation that
+/// came in on the national entry, or its topic), the correction to keep as training data.
+async fn correction_of(
+    state: &AppState,
+    c: &ConversationRow,
+    change: &Change,
+) -> Option<loket_store::CorrectionRow> {
+    let analysis: serde_json::Value = c
+        .analysis
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    let (kind, old, new) = match change {
+        Change::Transfer { to, .. } if c.origin_tenant_code == loket_core::TenantCode::NATIONAL => {
+            (
+                "gemeente",
+                analysis["gemeente"]["code"].as_str().map(str::to_string),
+                to.clone(),
+            )
+        }
+        Change::Topic(t) => ("topic", c.topic.clone(), t.clone()),
+        _ => return None,
+    };
+    if old.as_deref() == Some(new.as_str()) {
+        return None;
+    }
+    let first = state
+        .store
+        .messages(c.id)
+        .await
+        .ok()?
+        .into_iter()
+        .find(|m| m.direction == "in")?;
+    Some(loket_store::CorrectionRow {
+        id: 0,
+        conversation_id: c.id,
+        kind: kind.into(),
+        old_value: old,
+        new_value: new,
+        text: loket_text::redact(&first.body),
+        user_id: None,
+        created_at: 0,
+    })
 }
 
 /// Templates for a conversation's tenant: national ones, overridden by the tenant's own.

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/reply", post(reply))
         .route("/conversations/{id}/action", post(action))
         .route("/search", get(search_page))
+        .route("/uitleg", get(explanation))
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_str!("../assets/app.css")) }),
@@ -603,11 +604,21 @@ struct ConversationPage {
     sla_kind: String,
     privacy_warning: bool,
     evidence: Vec<String>,
+    /// Sub-topics for the correction picker: (code, label).
+    topics: Vec<(String, String)>,
+    topic_label: String,
+    /// One-click municipality choices in national triage: (code, name, percent).
+    candidates: Vec<(String, String, u32)>,
+    language: String,
+    sentiment: String,
 }
 
 impl ConversationPage {
     fn is_assignee(&self, id: &i64) -> bool {
         self.c.assignee_id == Some(*id)
+    }
+    fn is_topic(&self, code: &str) -> bool {
+        self.c.topic.as_deref() == Some(code)
     }
     fn is_team(&self, id: &i64) -> bool {
         self.c.team_id == Some(*id)
@@ -729,6 +740,47 @@ async fn conversation_view(
         .map(|e| e.detail.clone())
         .collect();
     let privacy_warning = v.events.iter().any(|e| e.kind == "privacy");
+    let analysis: serde_json::Value = c
+        .analysis
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    let candidates = if c.tenant_code == loket_core::TenantCode::NATIONAL && can_transfer {
+        analysis["candidates"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| {
+                        let code = g["code"].as_str()?;
+                        let name = state.tenant(code)?.display_name;
+                        Some((
+                            code.to_string(),
+                            name,
+                            (g["confidence"].as_f64().unwrap_or(0.0) * 100.0).round() as u32,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
+    let topic_label = c
+        .topic
+        .as_deref()
+        .and_then(loket_text::topics::get)
+        .map(|tp| if t.is_en() { tp.label_en } else { tp.label_nl }.to_string())
+        .unwrap_or_default();
+    let topics = loket_text::topics::all()
+        .iter()
+        .filter(|t| t.kind != "group")
+        .map(|tp| {
+            (
+                tp.code.to_string(),
+                if t.is_en() { tp.label_en } else { tp.label_nl }.to_string(),
+            )
+        })
+        .collect();
     Ok(ConversationPage {
         t,
         csrf: user.csrf.clone(),
@@ -782,6 +834,17 @@ async fn conversation_view(
         sla_kind,
         privacy_warning,
         evidence,
+        topics,
+        topic_label,
+        candidates,
+        language: analysis["language"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        sentiment: analysis["sentiment"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         c,
     })
 }
@@ -896,6 +959,7 @@ async fn action(
         "priority" => Change::Priority(v),
         "label_add" => Change::AddLabel(v),
         "label_remove" => Change::RemoveLabel(v),
+        "topic" => Change::Topic(v),
         "transfer" => Change::Transfer {
             to: v,
             to_name: String::new(),
@@ -996,6 +1060,24 @@ async fn search_page(
         nav: Some(Nav::of(&user, "search")),
         q: query,
         hits,
+    })
+}
+
+// ---------------------------------------------------------------- algorithm explanation
+
+#[derive(Template)]
+#[template(path = "uitleg.html")]
+struct ExplanationPage {
+    t: Tr,
+    nav: Option<Nav>,
+}
+
+/// Public page for residents and the algorithm register: what the text engine does.
+async fn explanation(headers: HeaderMap, user: Result<CurrentUser, AppError>) -> Response {
+    let nav = user.as_ref().ok().map(|u| Nav::of(u, ""));
+    page(&ExplanationPage {
+        t: Tr(lang_of(&headers)),
+        nav,
     })
 }
 

@@ -180,11 +180,11 @@ impl Store {
                     let subject: String = m.text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO conversations (tenant_code, origin_tenant_code, channel, contact_id, identity_id, api_key_id, subject, state, priority,
-                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due)
-                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13) RETURNING id")
+                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis)
+                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14) RETURNING id")
                         .bind(&m.tenant_code).bind(&m.channel).bind(contact_id).bind(identity_id).bind(m.api_key_id).bind(&subject)
                         .bind(&m.priority).bind(&m.topic).bind(&m.language).bind(&m.widget_token).bind(now)
-                        .bind(m.first_response_due).bind(m.resolution_due)
+                        .bind(m.first_response_due).bind(m.resolution_due).bind(&m.analysis)
                         .fetch_one(&mut *tx).await?;
                     event!(tx, id, &m.tenant_code, actor, "aangemaakt", format!("Nieuw gesprek via {}", m.channel), now);
                     index_doc!(tx, &m.tenant_code, Some(id), Some(contact_id), "contact", contact_id, &m.author_name);
@@ -486,6 +486,19 @@ impl Store {
             tx.commit().await?;
             Ok(updated)
         })
+    }
+
+    /// Records that a person corrected an automatic decision (municipality, topic).
+    pub async fn record_correction(&self, c: &crate::CorrectionRow) -> Result<()> {
+        with_pool!(self, p => sqlx::query(
+            "INSERT INTO corrections (conversation_id, kind, old_value, new_value, text, user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(c.conversation_id).bind(&c.kind).bind(&c.old_value).bind(&c.new_value).bind(&c.text).bind(c.user_id).bind(now_ms())
+            .execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    pub async fn corrections(&self, limit: i64) -> Result<Vec<crate::CorrectionRow>> {
+        with_pool!(self, p => Ok(sqlx::query_as("SELECT * FROM corrections ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(p).await?))
     }
 
     /// The resident's other conversations with the same tenant, across linked identities.

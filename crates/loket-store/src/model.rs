@@ -88,6 +88,8 @@ pub struct ConversationRow {
     pub first_response_due: Option<i64>,
     pub resolution_due: Option<i64>,
     pub resolved_at: Option<i64>,
+    /// JSON of what the text engine found when the conversation started.
+    pub analysis: Option<String>,
 }
 
 /// A line in the inbox: the conversation plus what the list shows of it.
@@ -199,6 +201,21 @@ pub struct NewInbound {
     pub resolution_due: Option<i64>,
     /// Evidence and other notes for the activity history (kind, detail).
     pub events: Vec<(String, String)>,
+    /// JSON of the text analysis, kept with a new conversation.
+    pub analysis: Option<String>,
+}
+
+/// A human correction of an automatic decision.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct CorrectionRow {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub kind: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub text: String,
+    pub user_id: Option<i64>,
+    pub created_at: i64,
 }
 
 /// What intake did with an inbound message.

@@ -67,6 +67,7 @@ fn inbound(tenant: &str, ext: &str, author: &str, text: &str) -> NewInbound {
         first_response_due: Some(loket_store::now_ms() + 3_600_000),
         resolution_due: None,
         events: vec![],
+        analysis: None,
     }
 }
 

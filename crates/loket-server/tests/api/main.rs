@@ -10,4 +10,5 @@ mod isolation;
 mod nodes;
 mod outbox;
 mod pools;
+mod routing;
 mod widget;
