@@ -5,6 +5,9 @@
 //! `cargo run --release -p loket-text --example validate -- [name=value,...] [--errors]`
 //!
 //! Names are the fields of `Params` (`chars=0.5,bigram=0.3,group_vote=false`, ...).
+//! `TRAIN_FILE=path` replaces the compiled-in training file (for comparing data changes);
+//! `VAL_FILE=path` trains on the whole training file and scores that file instead of folds.
+//! Figures are also printed for long held-out messages (> 150 bytes) alone.
 use loket_text::{Engine, Input, Params, Sentiment, topics};
 
 const TRAINING: &str = include_str!("../data/training.jsonl");
@@ -45,6 +48,7 @@ fn set(p: &mut Params, k: &str, v: &str) {
         "sent_l2" => p.sent_l2 = f(),
         "sent_class_weight" => p.sent_class_weight = three(),
         "sent_bias" => p.sent_bias = three(),
+        "cue_len" => p.cue_len = f(),
         _ => panic!("unknown parameter {k}"),
     }
 }
@@ -66,39 +70,77 @@ fn main() {
         .ok()
         .and_then(|f| f.parse().ok())
         .unwrap_or(1);
-    let mut sum = [0.0f64; 4];
+    let training = std::env::var("TRAIN_FILE")
+        .map(|p| std::fs::read_to_string(p).expect("TRAIN_FILE"))
+        .unwrap_or_else(|_| TRAINING.to_string());
+    let val_file = std::env::var("VAL_FILE")
+        .ok()
+        .map(|p| std::fs::read_to_string(p).expect("VAL_FILE"));
+    let folds = if val_file.is_some() { 1 } else { folds };
+    // All held-out messages, then the long ones alone.
+    let (mut all, mut short, mut long) = (Vec::new(), Vec::new(), Vec::new());
     for k in 0..folds {
-        let r = run(&params, k, errors);
-        for (s, x) in sum.iter_mut().zip(r) {
-            *s += x;
+        let (mut train, mut val) = (String::new(), Vec::new());
+        for line in training.lines().filter(|l| !l.trim().is_empty()) {
+            let j: serde_json::Value = serde_json::from_str(line).expect("json");
+            let text = j["text"].as_str().unwrap_or_default().to_string();
+            if val_file.is_none() && held_out(&text, k) {
+                val.push(j);
+            } else {
+                train.push_str(line);
+                train.push('\n');
+            }
+        }
+        if let Some(v) = &val_file {
+            val = v
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect();
+        }
+        let e = Engine::with_training(&train, params.clone());
+        let (long_val, short_val): (Vec<serde_json::Value>, Vec<serde_json::Value>) = val
+            .iter()
+            .cloned()
+            .partition(|j| j["text"].as_str().unwrap_or_default().len() > 150);
+        all.push(run(&e, &val, k, errors));
+        if !short_val.is_empty() {
+            short.push(run(&e, &short_val, k, false));
+        }
+        if !long_val.is_empty() {
+            long.push(run(&e, &long_val, k, false));
         }
     }
-    let f = folds as f64;
-    println!(
-        "validation folds={folds} topic_accuracy={:.4} topic_group_accuracy={:.4} topic_nll={:.3} sentiment_macro_f1={:.4}",
-        sum[0] / f,
-        sum[1] / f,
-        sum[2] / f,
-        sum[3] / f
-    );
+    for (name, rs) in [
+        ("validation", &all),
+        ("short<=150B", &short),
+        ("long>150B", &long),
+    ] {
+        if rs.is_empty() {
+            continue;
+        }
+        let mut sum = [0.0f64; 4];
+        for r in rs.iter() {
+            for (s, x) in sum.iter_mut().zip(r) {
+                *s += x;
+            }
+        }
+        let f = rs.len() as f64;
+        println!(
+            "{name} folds={} topic_accuracy={:.4} topic_group_accuracy={:.4} topic_nll={:.3} sentiment_macro_f1={:.4}",
+            rs.len(),
+            sum[0] / f,
+            sum[1] / f,
+            sum[2] / f,
+            sum[3] / f
+        );
+    }
 }
 
-fn run(params: &Params, k: u64, errors: bool) -> [f64; 4] {
-    let (mut train, mut val) = (String::new(), Vec::new());
-    for line in TRAINING.lines().filter(|l| !l.trim().is_empty()) {
-        let j: serde_json::Value = serde_json::from_str(line).expect("json");
-        let text = j["text"].as_str().unwrap_or_default().to_string();
-        if held_out(&text, k) {
-            val.push(j);
-        } else {
-            train.push_str(line);
-            train.push('\n');
-        }
-    }
-    let e = Engine::with_training(&train, params.clone());
+fn run(e: &Engine, val: &[serde_json::Value], k: u64, errors: bool) -> [f64; 4] {
     let (mut n, mut ok, mut gok, mut nll) = (0usize, 0usize, 0usize, 0.0f64);
     let mut conf = [[0usize; 3]; 3];
-    for j in &val {
+    for j in val {
         let text = j["text"].as_str().unwrap_or_default();
         let a = e.analyse(&Input::text(text));
         let want = j["topic"].as_str().unwrap_or_default();

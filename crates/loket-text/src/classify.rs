@@ -48,6 +48,8 @@ pub struct Params {
     pub sent_class_weight: [f32; 3],
     /// Added to the sentiment logits (negatief, neutraal, positief) at prediction time.
     pub sent_bias: [f32; 3],
+    /// Token count from which the sentiment cues are length-normalised (0 = off).
+    pub cue_len: f32,
 }
 
 impl Default for Params {
@@ -71,6 +73,7 @@ impl Default for Params {
             sent_l2: 1e-5,
             sent_class_weight: [1.0, 1.0, 1.0],
             sent_bias: [0.0, 0.0, 0.0],
+            cue_len: 4.0,
         }
     }
 }
@@ -507,7 +510,7 @@ impl Models {
         for ((d, s), c) in sent_docs.iter().zip(sents).zip(cues) {
             if let Some(s) = *s {
                 let mut feats = rows_of(&m.sent_index, d);
-                for (i, v) in c.dense().into_iter().enumerate() {
+                for (i, v) in c.dense(m.p.cue_len).into_iter().enumerate() {
                     feats.push(((srows + i) as u32, v));
                 }
                 sdata.push(Example {
@@ -740,7 +743,7 @@ impl Models {
         for (j, o) in sent.iter_mut().enumerate() {
             *o = *o * ss + self.sent.bias()[j] + p.sent_bias[j];
         }
-        for (i, v) in cues.dense().into_iter().enumerate() {
+        for (i, v) in cues.dense(p.cue_len).into_iter().enumerate() {
             for (o, x) in sent.iter_mut().zip(self.sent.row(srows + i as u32)) {
                 *o += x * v;
             }
@@ -807,7 +810,7 @@ mod tests {
             let srows = m.sent_index.len() as u32;
             for (i, v) in Lexicon::new()
                 .cues(probe, "")
-                .dense()
+                .dense(0.0)
                 .into_iter()
                 .enumerate()
             {

@@ -227,6 +227,8 @@ pub(crate) struct Cues {
     pub emoji_neg: f32,
     pub exclaim: f32,
     pub question: f32,
+    /// Number of tokens seen (for length normalisation).
+    pub tokens: f32,
 }
 
 impl Lexicon {
@@ -301,6 +303,7 @@ impl Default for CueState {
 impl CueState {
     #[inline]
     pub(crate) fn token(&mut self, r: TokenRole) {
+        self.c.tokens += 1.0;
         if r.negator {
             self.negate_left = 3;
             return;
@@ -356,17 +359,25 @@ impl CueState {
 }
 
 impl Cues {
-    /// Squashed dense features for the sentiment model.
-    pub(crate) fn dense(&self) -> [f32; 7] {
+    /// Squashed dense features for the sentiment model. With `len_norm > 0`, the lexicon,
+    /// emoji and punctuation counts of a message longer than `len_norm` tokens are divided by
+    /// the square root of its length in units of `len_norm`, so that a long e-mail with one
+    /// complaint word does not weigh like a short rant full of them.
+    pub(crate) fn dense(&self, len_norm: f32) -> [f32; 7] {
         let sq = |x: f32| x / (1.0 + x);
+        let s = if len_norm > 0.0 && self.tokens > len_norm {
+            (len_norm / self.tokens).sqrt()
+        } else {
+            1.0
+        };
         [
-            sq(self.pos),
-            sq(self.neg),
-            sq(self.emoji_pos),
-            sq(self.emoji_neg),
-            sq(self.exclaim),
-            sq(self.question),
-            sq(self.pos) - sq(self.neg),
+            sq(self.pos * s),
+            sq(self.neg * s),
+            sq(self.emoji_pos * s),
+            sq(self.emoji_neg * s),
+            sq(self.exclaim * s),
+            sq(self.question * s),
+            sq(self.pos * s) - sq(self.neg * s),
         ]
     }
 }
