@@ -308,6 +308,18 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.data_dir)
         .with_context(|| format!("kan {} niet aanmaken", a.data_dir.display()))?;
     let db = a.data_dir.join("loket.db");
+    let creds = a.data_dir.join("demo-wachtwoorden.txt");
+    // The credentials file is written last: without it, an earlier first start was interrupted
+    // while seeding, and the half-made demo database is started afresh.
+    if db.exists() && !creds.exists() {
+        println!(
+            "  Onvolledige demo-gegevens gevonden in {}; ze worden opnieuw aangemaakt.",
+            a.data_dir.display()
+        );
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(a.data_dir.join(format!("loket.db{suffix}")));
+        }
+    }
     let fresh = !db.exists();
     let cfg = Config {
         addr: a.addr.clone(),
@@ -317,7 +329,6 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     };
     let metrics = loket_server::install_metrics();
     let state = loket_server::build(cfg, metrics).await?;
-    let creds = a.data_dir.join("demo-wachtwoorden.txt");
     if fresh || state.store.user_count().await? == 0 {
         seed::tenants(&state.store).await?;
         seed::templates(&state.store).await?;
@@ -334,7 +345,9 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
                 roles.join(", ")
             );
         }
-        std::fs::write(&creds, &text)?;
+        let tmp = creds.with_extension("tmp");
+        std::fs::write(&tmp, &text)?;
+        std::fs::rename(&tmp, &creds)?;
     }
     let listener = tokio::net::TcpListener::bind(&a.addr)
         .await
