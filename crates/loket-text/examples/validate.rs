@@ -49,6 +49,7 @@ fn set(p: &mut Params, k: &str, v: &str) {
         "sent_class_weight" => p.sent_class_weight = three(),
         "sent_bias" => p.sent_bias = three(),
         "cue_len" => p.cue_len = f(),
+        "group_model" => p.group_model = f(),
         _ => panic!("unknown parameter {k}"),
     }
 }

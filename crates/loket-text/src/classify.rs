@@ -50,6 +50,9 @@ pub struct Params {
     pub sent_bias: [f32; 3],
     /// Token count from which the sentiment cues are length-normalised (0 = off).
     pub cue_len: f32,
+    /// Weight of a separate group model in choosing the group (0 = groups only by the
+    /// summed sub-topic probabilities).
+    pub group_model: f32,
 }
 
 impl Default for Params {
@@ -74,6 +77,7 @@ impl Default for Params {
             sent_class_weight: [1.0, 1.0, 1.0],
             sent_bias: [0.0, 0.0, 0.0],
             cue_len: 4.0,
+            group_model: 0.3,
         }
     }
 }
@@ -321,6 +325,7 @@ const CUE_DIM: usize = 7;
 /// The trained topic and sentiment models with their token tables.
 pub(crate) struct Models {
     p: Params,
+    /// Outputs of the topic table: the sub-topics, then (with a group model) the groups.
     pub(crate) classes: usize,
     /// Folded token -> what we know of it.
     toks: FxMap<Box<str>, Tok>,
@@ -355,6 +360,7 @@ impl Models {
     pub(crate) fn train(
         p: Params,
         classes: usize,
+        topic_group: &[usize],
         texts: &[String],
         topics: &[Option<usize>],
         sents: &[Option<usize>],
@@ -528,6 +534,35 @@ impl Models {
             m.p.l2,
             m.p.lr,
         );
+        if m.p.group_model > 0.0 {
+            // A group model on the same features, stored beside the sub-topic model so that
+            // one table row per word yields both: rows become [sub-topics | groups].
+            let groups = topic_group.iter().max().map_or(0, |g| g + 1);
+            for ex in tdata.iter_mut() {
+                ex.class = topic_group[ex.class];
+            }
+            let g = LinearModel::train(
+                m.topic_index.len(),
+                groups,
+                &tdata,
+                m.p.epochs,
+                m.p.l2,
+                m.p.lr,
+            );
+            let rows = m.topic_index.len();
+            let wide = classes + groups;
+            let mut w = Vec::with_capacity((rows + 1) * wide);
+            for r in 0..=rows {
+                w.extend_from_slice(&m.topic.w[r * classes..(r + 1) * classes]);
+                w.extend_from_slice(&g.w[r * groups..(r + 1) * groups]);
+            }
+            m.topic = LinearModel {
+                classes: wide,
+                rows,
+                w,
+            };
+            m.classes = wide;
+        }
         m.sent = LinearModel::train(
             srows + CUE_DIM,
             3,
@@ -773,8 +808,12 @@ mod tests {
         .collect();
         let cues = vec![Cues::default(); 4];
         let m = Models::train(
-            Params::default(),
+            Params {
+                group_model: 1.0,
+                ..Params::default()
+            },
             3,
+            &[0, 0, 1],
             &texts,
             &[Some(0), Some(1), Some(2), Some(0)],
             &[Some(1), Some(1), Some(2), Some(0)],

@@ -178,6 +178,7 @@ impl Engine {
         let models = classify::Models::train(
             params,
             topic_codes.len(),
+            &topic_group,
             &folded,
             &topics_idx,
             &sents,
@@ -238,11 +239,13 @@ impl Engine {
         }
     }
 
-    fn topic_of(&self, scores: &mut [f32]) -> Option<TopicMatch> {
-        let n = scores.len();
+    fn topic_of(&self, all: &mut [f32]) -> Option<TopicMatch> {
+        let n = self.topic_codes.len().min(all.len());
         if n == 0 {
             return None;
         }
+        // Sub-topic logits, then group-model logits when there is a group model.
+        let (scores, group_logits) = all.split_at_mut(n);
         let p = self.models.params();
         let t = p.temperature.max(1e-3);
         for x in scores.iter_mut() {
@@ -254,6 +257,13 @@ impl Engine {
             let mut g = [0.0f32; 32];
             for (i, &pr) in scores.iter().enumerate() {
                 g[self.topic_group[i] % 32] += pr;
+            }
+            if group_logits.len() == self.groups && self.groups <= 32 {
+                softmax(group_logits);
+                let a = p.group_model;
+                for (x, y) in g.iter_mut().zip(group_logits.iter()) {
+                    *x = (1.0 - a) * *x + a * y;
+                }
             }
             let bg = (0..self.groups.min(32))
                 .max_by(|&a, &b| g[a].total_cmp(&g[b]))
