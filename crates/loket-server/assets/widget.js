@@ -426,9 +426,16 @@ textarea{resize:none;height:72px;display:block}
     return rec;
   }
 
+  // Whether the reader is at (or near) the newest message; measured before adding one, so a
+  // long new reply still scrolls into view while someone reading older messages is left alone.
+  function nearBottom() {
+    const l = ui.log;
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 120;
+  }
+
   function scrollDown(force) {
     const l = ui.log;
-    if (force || l.scrollHeight - l.scrollTop - l.clientHeight < 120) l.scrollTop = l.scrollHeight;
+    if (force || nearBottom()) l.scrollTop = l.scrollHeight;
   }
 
   function setTyping(active) {
@@ -591,7 +598,7 @@ textarea{resize:none;height:72px;display:block}
       let f;
       try { f = JSON.parse(e.data); } catch { return; }
       if (!f || typeof f !== 'object') return;
-      if (f.type === 'message' && f.message) { if (upsert(f.message)) scrollDown(f.message.direction === 'in'); }
+      if (f.type === 'message' && f.message) { const near = nearBottom(); if (upsert(f.message)) scrollDown(near || f.message.direction === 'in'); }
       else if (f.type === 'typing') setTyping(f.active);
       else if (f.type === 'state' && f.state) setConvState(f.state);
     };
