@@ -78,6 +78,15 @@ fn main() {
         .ok()
         .map(|p| std::fs::read_to_string(p).expect("VAL_FILE"));
     let folds = if val_file.is_some() { 1 } else { folds };
+    // Held-out lines whose text is in EXCLUDE_FILE are not scored (to compare a data
+    // change on the lines both versions have).
+    let exclude: std::collections::HashSet<String> = std::env::var("EXCLUDE_FILE")
+        .map(|p| std::fs::read_to_string(p).expect("EXCLUDE_FILE"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|j| j["text"].as_str().map(str::to_string))
+        .collect();
     // All held-out messages, then the long ones alone.
     let (mut all, mut short, mut long) = (Vec::new(), Vec::new(), Vec::new());
     for k in 0..folds {
@@ -86,7 +95,9 @@ fn main() {
             let j: serde_json::Value = serde_json::from_str(line).expect("json");
             let text = j["text"].as_str().unwrap_or_default().to_string();
             if val_file.is_none() && held_out(&text, k) {
-                val.push(j);
+                if !exclude.contains(&text) {
+                    val.push(j);
+                }
             } else {
                 train.push_str(line);
                 train.push('\n');
