@@ -204,6 +204,12 @@ if (inbox) {
       const hadFocus = old && old.contains(document.activeElement);
       const r = await fetch('/inbox/list' + (query ? '?' + query : ''), { credentials: 'same-origin', headers: { Accept: 'text/html' } });
       if (!r.ok) return;
+      try {
+        const counts = JSON.parse(r.headers.get('x-loket-counts') || '{}');
+        for (const [k, v] of Object.entries(counts)) {
+          for (const el of $$('[data-count="' + k + '"]')) el.textContent = String(v);
+        }
+      } catch { /* counts are a nicety; the list itself still refreshes */ }
       const fresh = fragment(await r.text(), 'inbox-list');
       if (!fresh || !old) return;
       old.replaceWith(fresh);

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use loket_core::Role;
 use std::time::Duration;
 
 pub async fn socket(
@@ -63,6 +64,12 @@ async fn run(state: AppState, mut user: CurrentUser, mut socket: WebSocket) {
                 };
                 let visible = user.can_see(ev.tenant()) || matches!(&*ev, HubEvent::Conversation { previous_tenant: Some(p), .. } if user.can_see(p));
                 if !visible {
+                    continue;
+                }
+                // Alerts (urgent messages) are for those who steer: supervisors and coordinators.
+                if let HubEvent::Alert { tenant, .. } = &*ev
+                    && !(user.has_role(tenant, Role::Supervisor) || user.has_role(tenant, Role::Coordinator))
+                {
                     continue;
                 }
                 if let HubEvent::Typing { user_id, .. } = &*ev

@@ -547,13 +547,31 @@ async fn inbox_list(
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    match service::inbox(&state, &user, &q).await {
-        Ok(rows) => page(&InboxList {
-            t: tr(&headers, &user),
-            items: items(&state, &user, rows),
-        }),
-        Err(e) => e.into_response(),
+    let rows = match service::inbox(&state, &user, &q).await {
+        Ok(rows) => rows,
+        Err(e) => return e.into_response(),
+    };
+    let mut r = page(&InboxList {
+        t: tr(&headers, &user),
+        items: items(&state, &user, rows),
+    });
+    // The tab counts travel along so that a live refresh keeps them current.
+    if let Ok(c) = state
+        .store
+        .inbox_counts(&user.visible, user.id, loket_store::now_ms())
+        .await
+    {
+        let counts = serde_json::json!({
+            "all": c.nieuw + c.open + c.wachtend,
+            "mine": c.mine,
+            "unassigned": c.unassigned,
+            "breached": c.breached,
+        });
+        if let Ok(v) = HeaderValue::from_str(&counts.to_string()) {
+            r.headers_mut().insert("x-loket-counts", v);
+        }
     }
+    r
 }
 
 // ---------------------------------------------------------------- conversation

@@ -314,6 +314,12 @@ async fn live_socket_sees_new_messages(app: TestApp) {
     let (_, id2) = app.widget_post("GM0344", None, "Tweede vraag").await;
     let ev = next_event(&mut ws, |v| v["type"] == "conversation").await;
     assert_eq!(ev["conversation_id"], id2);
+    // The live refresh of the list carries the tab counts.
+    let r = anna.get("/inbox/list").await;
+    let counts: Value =
+        serde_json::from_str(r.headers()["x-loket-counts"].to_str().unwrap()).unwrap();
+    assert_eq!(counts["all"], 2);
+    assert_eq!(counts["unassigned"], 2);
     // A socket from another site is refused.
     let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
         format!("ws://{}/api/v1/live", app.addr),

@@ -118,6 +118,8 @@ async fn urgent_is_marked_and_alerts(app: TestApp) {
         .agent("sanne@test.nl", &[("GM0355", "supervisor")])
         .await;
     let mut ws = live_socket(&app, &sup).await;
+    let agent = app.agent("bram@test.nl", &[("GM0355", "agent")]).await;
+    let mut agent_ws = live_socket(&app, &agent).await;
     let (_, id) = app
         .widget_post(
             "NL",
@@ -128,6 +130,21 @@ async fn urgent_is_marked_and_alerts(app: TestApp) {
     let ev = next_event(&mut ws, |v| v["type"] == "alert").await;
     assert_eq!(ev["conversation_id"], id);
     assert_eq!(ev["tenant"], "GM0355");
+    // The agent's screen gets the new conversation, but the alert goes to supervisors only:
+    // after it, the next alert-or-marker event is the marker conversation, not an alert.
+    next_event(&mut agent_ws, |v| {
+        v["type"] == "conversation" && v["conversation_id"] == id
+    })
+    .await;
+    let (_, marker) = app.widget_post("GM0355", None, "Markering").await;
+    let next = next_event(&mut agent_ws, |v| {
+        v["type"] == "alert" || (v["type"] == "conversation" && v["conversation_id"] == marker)
+    })
+    .await;
+    assert_eq!(
+        next["type"], "conversation",
+        "agents do not get the supervisors' alert"
+    );
     let c = app.state.store.conversation_system(id).await.unwrap();
     assert_eq!(c.priority, "spoed");
     assert_eq!(c.tenant_code, "GM0355");
