@@ -77,11 +77,17 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
     let entry = state
         .tenant(&req.tenant)
         .ok_or_else(|| AppError::UnknownTenant(format!("onbekende gemeente '{}'", req.tenant)))?;
+    // The sender's earlier municipalities decide ambiguous place names ("Hengelo").
+    let history = state
+        .store
+        .sender_history(&req.channel, &req.author_id, 10)
+        .await
+        .unwrap_or_default();
     let analysis = loket_text::engine().analyse(&loket_text::Input {
         text: &req.text,
         lat: req.lat,
         lon: req.lon,
-        history: &[],
+        history: &history,
     });
 
     let mut events: Vec<(String, String)> = Vec::new();

@@ -501,6 +501,21 @@ impl Store {
         with_pool!(self, p => Ok(sqlx::query_as("SELECT * FROM corrections ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(p).await?))
     }
 
+    /// Municipalities of the sender's earlier conversations (newest first), across identities
+    /// linked to the same person: the text engine's prior for ambiguous place names.
+    pub async fn sender_history(
+        &self,
+        channel: &str,
+        author_id: &str,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        with_pool!(self, p => Ok(sqlx::query_scalar(
+            "SELECT c.tenant_code FROM conversations c
+             WHERE c.contact_id = (SELECT contact_id FROM identities WHERE channel = $1 AND external_id = $2)
+               AND c.tenant_code LIKE 'GM%' ORDER BY c.id DESC LIMIT $3")
+            .bind(channel).bind(author_id).bind(limit).fetch_all(p).await?))
+    }
+
     /// The resident's other conversations with the same tenant, across linked identities.
     pub async fn contact_conversations(
         &self,

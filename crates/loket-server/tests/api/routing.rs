@@ -10,7 +10,8 @@ both!(
     neighbourhood_routes_to_municipality_with_evidence,
     uncertain_stays_in_triage_with_candidates,
     urgent_is_marked_and_alerts,
-    corrections_are_kept
+    corrections_are_kept,
+    sender_history_decides_ambiguous_places
 );
 
 async fn neighbourhood_routes_to_municipality_with_evidence(app: TestApp) {
@@ -219,5 +220,71 @@ async fn corrections_are_kept(app: TestApp) {
         !g.text.contains("0612345678"),
         "personal data is redacted in the training data: {}",
         g.text
+    );
+}
+
+async fn sender_history_decides_ambiguous_places(app: TestApp) {
+    let key = app.api_key("NL", None).await;
+    let agent = app.agent("joost@test.nl", &[("GM1876", "agent")]).await;
+    // Vorden lies in Bronckhorst only: this resident's first report goes there.
+    let mut first = inbound_body(
+        "h-1",
+        "bewoner-42",
+        "De lantaarnpaal bij de kerk in Vorden is kapot",
+    );
+    first["channel"] = json!("x");
+    let v: serde_json::Value = app.inbound(&key, &first).await.json().await.unwrap();
+    let id = v["conversation_id"].as_i64().unwrap();
+    assert_eq!(
+        app.state
+            .store
+            .conversation_system(id)
+            .await
+            .unwrap()
+            .tenant_code,
+        "GM1876"
+    );
+    assert_eq!(
+        agent
+            .post(
+                &format!("/api/v1/conversations/{id}/state"),
+                &json!({"state": "gesloten"})
+            )
+            .await
+            .status(),
+        200
+    );
+    // Later the same resident writes about "Hengelo": ambiguous on its own (Hengelo in Overijssel
+    // or the village in Bronckhorst); the sender's history decides.
+    let mut second = inbound_body("h-2", "bewoner-42", "De stoep in Hengelo is kapot");
+    second["channel"] = json!("x");
+    let v: serde_json::Value = app.inbound(&key, &second).await.json().await.unwrap();
+    let id2 = v["conversation_id"].as_i64().unwrap();
+    assert_ne!(
+        id2, id,
+        "a closed conversation is not reopened by a new report"
+    );
+    assert_eq!(
+        app.state
+            .store
+            .conversation_system(id2)
+            .await
+            .unwrap()
+            .tenant_code,
+        "GM1876"
+    );
+    // Someone without that history stays in triage.
+    let mut other = inbound_body("h-3", "bewoner-43", "De stoep in Hengelo is kapot");
+    other["channel"] = json!("x");
+    let v: serde_json::Value = app.inbound(&key, &other).await.json().await.unwrap();
+    let id3 = v["conversation_id"].as_i64().unwrap();
+    assert_eq!(
+        app.state
+            .store
+            .conversation_system(id3)
+            .await
+            .unwrap()
+            .tenant_code,
+        "NL"
     );
 }
