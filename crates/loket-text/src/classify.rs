@@ -128,8 +128,8 @@ fn key2(kind: u64, a: u64, b: u64) -> u64 {
 type KeyedFeats = Vec<(u64, f32)>;
 
 /// What is known about one folded token.
-#[derive(Clone, Copy)]
-struct Tok {
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Tok {
     /// Hash of the stem (for bigrams).
     stem: u64,
     stop: bool,
@@ -139,6 +139,10 @@ struct Tok {
     /// Role for the sentiment cues and language-profile mask.
     role: TokenRole,
     lang: u16,
+    /// Gazetteer: the largest number of tokens of a place name starting with this token
+    /// (0 = none) and the name entry of the token alone (`u32::MAX` = none).
+    pub(crate) place_len: u8,
+    pub(crate) place_id: u32,
 }
 
 /// Sparse topic features of a single content token (before document scaling).
@@ -188,6 +192,20 @@ fn token_topic_feats(
                 }
             }
         }
+    }
+}
+
+/// Token info of a word missing from the table.
+fn unknown_tok(w: &str) -> Tok {
+    Tok {
+        stem: key(K_WORD, stemmer().stem(w).as_bytes()),
+        stop: w.len() < 2 || stopwords().contains(w),
+        negator: NEGATORS.contains(&w),
+        id: u32::MAX,
+        role: TokenRole::default(),
+        lang: 0,
+        place_len: 0,
+        place_id: u32::MAX,
     }
 }
 
@@ -337,12 +355,167 @@ pub(crate) struct Models {
     sent_index: FxMap<u64, u32>,
     topic: LinearModel,
     sent: LinearModel,
-    /// Per token id: summed topic contribution (`classes` floats) of its features.
-    tok_topic: Vec<f32>,
-    /// Per token id: squared norm of its topic feature vector.
-    tok_norm2: Vec<f32>,
-    /// Per token id: sentiment contribution, plain then negated (3 + 3 floats).
-    tok_sent: Vec<f32>,
+    /// Per token id, in one 64-byte aligned row (scoring a token touches one row): its summed
+    /// topic contribution (`classes` floats), the squared norm of its topic features and its
+    /// sentiment contribution, plain then negated (3 + 3 floats), then padding.
+    tok_rows: Vec<f32>,
+    /// Offset of row 0 in `tok_rows` (for the alignment) and the row length in floats.
+    rows_base: usize,
+    row_len: usize,
+    /// `sent_index` with the weights inline (one probe per sentiment feature).
+    sent_table: KeyTable,
+    /// The words of `toks` of at most 16 bytes, in a table with inline keys: index into
+    /// `short_toks`.
+    short: ShortTable<u32>,
+    short_toks: Vec<Tok>,
+}
+
+/// Open-addressing table of 64-bit feature keys with three weights inline.
+#[derive(Default)]
+struct KeyTable {
+    bits: u32,
+    /// (key, weights); key 0 = empty slot (a real key 0 is kept in `zero`).
+    slots: Vec<(u64, [f32; 3])>,
+    zero: Option<[f32; 3]>,
+}
+
+impl KeyTable {
+    fn with_capacity(n: usize) -> KeyTable {
+        let mut bits = 4;
+        while (1usize << bits) < n * 2 {
+            bits += 1;
+        }
+        KeyTable {
+            bits,
+            slots: vec![(0, [0.0; 3]); 1 << bits],
+            zero: None,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, k: u64) -> usize {
+        // Keys are already mixed (`fmix`).
+        (k >> (64 - self.bits)) as usize
+    }
+
+    fn insert(&mut self, k: u64, v: [f32; 3]) {
+        if k == 0 {
+            self.zero = Some(v);
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(k);
+        while self.slots[i].0 != 0 && self.slots[i].0 != k {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (k, v);
+    }
+
+    #[inline]
+    fn get(&self, k: u64) -> Option<&[f32; 3]> {
+        if k == 0 || self.slots.is_empty() {
+            return self.zero.as_ref().filter(|_| k == 0);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(k);
+        loop {
+            let sl = &self.slots[i];
+            if sl.0 == k {
+                return Some(&sl.1);
+            }
+            if sl.0 == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// Open-addressing table of words of 1 to 16 bytes, keys held inline as one `u128`
+/// (little-endian, zero-padded: a folded token has no zero byte, so the key is unique).
+#[derive(Default)]
+struct ShortTable<V> {
+    /// Number of index bits (`slots.len() == 1 << bits`).
+    bits: u32,
+    /// (key, value); key 0 = empty slot.
+    slots: Vec<(u64, u64, V)>,
+}
+
+impl<V: Copy + Default> ShortTable<V> {
+    fn with_capacity(n: usize) -> ShortTable<V> {
+        let mut bits = 4;
+        while (1usize << bits) < n * 2 {
+            bits += 1;
+        }
+        ShortTable {
+            bits,
+            slots: vec![(0, 0, V::default()); 1 << bits],
+        }
+    }
+
+    /// Key of `hay[s..e]` (`1 <= e - s <= 16`).
+    #[inline]
+    fn key_at(hay: &[u8], s: usize, e: usize) -> (u64, u64) {
+        let n = e - s;
+        let v = if s + 16 <= hay.len() {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&hay[s..s + 16]);
+            let v = u128::from_le_bytes(b);
+            if n == 16 {
+                v
+            } else {
+                v & ((1u128 << (8 * n)) - 1)
+            }
+        } else {
+            let mut b = [0u8; 16];
+            for (o, x) in b.iter_mut().zip(&hay[s..e]) {
+                *o = *x;
+            }
+            u128::from_le_bytes(b)
+        };
+        (v as u64, (v >> 64) as u64)
+    }
+
+    #[inline]
+    fn slot(&self, k: (u64, u64)) -> usize {
+        let h = (k.0 ^ k.1.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        ((h ^ (h >> 29)).wrapping_mul(0xff51_afd7_ed55_8ccd) >> (64 - self.bits)) as usize
+    }
+
+    fn insert(&mut self, w: &[u8], v: V) {
+        let k = Self::key_at(w, 0, w.len());
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(k);
+        loop {
+            let sl = &mut self.slots[i];
+            if (sl.0, sl.1) == (0, 0) || (sl.0, sl.1) == k {
+                *sl = (k.0, k.1, v);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn get(&self, hay: &[u8], s: usize, e: usize) -> Option<&V> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let k = Self::key_at(hay, s, e);
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(k);
+        loop {
+            let sl = &self.slots[i];
+            if (sl.0, sl.1) == k {
+                return Some(&sl.2);
+            }
+            if (sl.0, sl.1) == (0, 0) {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 /// Scores of one message.
@@ -387,9 +560,12 @@ impl Models {
                 rows: 0,
                 w: vec![0.0; 3],
             },
-            tok_topic: Vec::new(),
-            tok_norm2: Vec::new(),
-            tok_sent: Vec::new(),
+            tok_rows: Vec::new(),
+            rows_base: 0,
+            row_len: 0,
+            sent_table: KeyTable::default(),
+            short: ShortTable::default(),
+            short_toks: Vec::new(),
         };
         // Vocabulary: every token of the training texts and the lexicon.
         let words = texts
@@ -415,6 +591,8 @@ impl Models {
                     id: u32::MAX,
                     role: sent_lex.token_role(w),
                     lang: crate::lang::token_mask(w),
+                    place_len: 0,
+                    place_id: u32::MAX,
                 },
             );
         }
@@ -437,6 +615,8 @@ impl Models {
                     id: u32::MAX,
                     role: sent_lex.token_role(w),
                     lang: crate::lang::token_mask(w),
+                    place_len: 0,
+                    place_id: u32::MAX,
                 },
             );
         }
@@ -576,17 +756,60 @@ impl Models {
         let mut keys: Vec<Box<str>> = m.toks.keys().cloned().collect();
         keys.sort();
         let mut buf = Vec::new();
+        let mut per_tok = Vec::with_capacity(keys.len());
         for (id, w) in keys.iter().enumerate() {
             let tok = m.toks[w];
-            let (tv, n2, sv) = m.token_tables(w, tok, &mut buf);
-            m.tok_topic.extend_from_slice(&tv);
-            m.tok_norm2.push(n2);
-            m.tok_sent.extend_from_slice(&sv);
+            per_tok.push(m.token_tables(w, tok, &mut buf));
             if let Some(t) = m.toks.get_mut(w) {
                 t.id = id as u32;
             }
         }
+        m.build_rows(&per_tok);
+        m.build_short();
         m
+    }
+
+    /// Interleave the per-token tables into aligned rows and build the sentiment key table.
+    fn build_rows(&mut self, per_tok: &[(Vec<f32>, f32, [f32; 6])]) {
+        let c = self.classes;
+        let n = per_tok.len();
+        let rl = (c + 7).div_ceil(16) * 16;
+        let mut rows = vec![0.0f32; n * rl + 16];
+        // Start row 0 on a 64-byte boundary.
+        let base = (64 - rows.as_ptr() as usize % 64) % 64 / 4;
+        for (i, (tv, n2, sv)) in per_tok.iter().enumerate() {
+            let r = &mut rows[base + i * rl..base + (i + 1) * rl];
+            r[..c].copy_from_slice(tv);
+            r[c] = *n2;
+            r[c + 1..c + 7].copy_from_slice(sv);
+        }
+        self.tok_rows = rows;
+        self.rows_base = base;
+        self.row_len = rl;
+        let mut t = KeyTable::with_capacity(self.sent_index.len());
+        for (&k, &r) in &self.sent_index {
+            let w = self.sent.row(r);
+            t.insert(k, [w[0], w[1], w[2]]);
+        }
+        self.sent_table = t;
+    }
+
+    /// Rebuild the fast table of the short words from `toks`.
+    fn build_short(&mut self) {
+        let mut words: Vec<(&str, Tok)> = self
+            .toks
+            .iter()
+            .filter(|(w, _)| !w.is_empty() && w.len() <= 16)
+            .map(|(w, t)| (&**w, *t))
+            .collect();
+        words.sort_by(|a, b| a.0.cmp(b.0));
+        let mut table = ShortTable::with_capacity(words.len());
+        self.short_toks.clear();
+        for (w, t) in words {
+            table.insert(w.as_bytes(), self.short_toks.len() as u32);
+            self.short_toks.push(t);
+        }
+        self.short = table;
     }
 
     /// Precomputed contributions of one token.
@@ -624,18 +847,44 @@ impl Models {
 
     /// Token info, computing it for a word not seen at build time.
     #[inline]
-    fn tok(&self, w: &str) -> Tok {
+    pub(crate) fn tok(&self, w: &str) -> Tok {
         if let Some(t) = self.toks.get(w) {
             return *t;
         }
-        Tok {
-            stem: key(K_WORD, stemmer().stem(w).as_bytes()),
-            stop: w.len() < 2 || stopwords().contains(w),
-            negator: NEGATORS.contains(&w),
-            id: u32::MAX,
-            role: TokenRole::default(),
-            lang: 0,
+        unknown_tok(w)
+    }
+
+    /// Token info of the token `folded[s..e]`, like [`Models::tok`] (faster for short words).
+    #[inline]
+    pub(crate) fn tok_at(&self, folded: &str, s: usize, e: usize) -> Tok {
+        if e > s && e - s <= 16 {
+            return match self.short.get(folded.as_bytes(), s, e) {
+                Some(&i) => self.short_toks[i as usize],
+                None => unknown_tok(&folded[s..e]),
+            };
         }
+        self.tok(&folded[s..e])
+    }
+
+    /// Token info of every token span of `folded`, appended to `out`.
+    pub(crate) fn toks_at(&self, folded: &str, spans: &[(u32, u32)], out: &mut Vec<Tok>) {
+        out.extend(
+            spans
+                .iter()
+                .map(|&(s, e)| self.tok_at(folded, s as usize, e as usize)),
+        );
+    }
+
+    /// Record gazetteer heads in the token table, so that one lookup per token serves the
+    /// models and the resolver. A word new to the table gets exactly the info [`Models::tok`]
+    /// computes for an unknown word, so scores do not change.
+    pub(crate) fn add_places<'a>(&mut self, heads: impl Iterator<Item = (&'a str, u8, u32)>) {
+        for (w, len, id) in heads {
+            let t = self.toks.entry(w.into()).or_insert_with(|| unknown_tok(w));
+            t.place_len = len;
+            t.place_id = id;
+        }
+        self.build_short();
     }
 
     /// Keyed sparse features (topic, sentiment) of a folded text, scaled per document.
@@ -684,7 +933,26 @@ impl Models {
 
     /// Topic and sentiment logits and language-profile counts of a folded text, in one
     /// pass over its tokens (one table lookup per token).
+    #[cfg(test)]
     pub(crate) fn score(&self, folded: &str, raw: &str, out: &mut Scores) {
+        let mut spans = Vec::new();
+        crate::normalize::token_spans(folded, &mut spans);
+        let toks: Vec<Tok> = spans
+            .iter()
+            .map(|&(s, e)| self.tok_at(folded, s as usize, e as usize))
+            .collect();
+        self.score_tokens(folded, &spans, &toks, raw, out);
+    }
+
+    /// [`Models::score`] on the token spans of the folded text and their looked-up info.
+    pub(crate) fn score_tokens(
+        &self,
+        folded: &str,
+        spans: &[(u32, u32)],
+        toks: &[Tok],
+        raw: &str,
+        out: &mut Scores,
+    ) {
         let mut cue_state = CueState::default();
         out.lang = [0.0; 16];
         let p = &self.p;
@@ -698,21 +966,18 @@ impl Models {
         let mut prev_any: Option<u64> = None;
         let mut neg = 0u8;
         let mut buf: Vec<(u64, f32)> = Vec::new();
-        for w in folded.split(' ').filter(|t| !t.is_empty()) {
-            let t = self.tok(w);
+        for (&(ws, we), &t) in spans.iter().zip(toks) {
+            let w = &folded[ws as usize..we as usize];
             cue_state.token(t.role);
             crate::lang::add_token(&mut out.lang, t.lang);
             if !t.stop {
                 if t.id != u32::MAX {
-                    let i = t.id as usize;
-                    for (o, x) in out
-                        .topic
-                        .iter_mut()
-                        .zip(&self.tok_topic[i * c..(i + 1) * c])
-                    {
+                    let i = self.rows_base + t.id as usize * self.row_len;
+                    let row = &self.tok_rows[i..i + c + 1];
+                    for (o, x) in out.topic.iter_mut().zip(&row[..c]) {
                         *o += x;
                     }
-                    t_n2 += self.tok_norm2[i];
+                    t_n2 += row[c];
                 } else {
                     buf.clear();
                     token_topic_feats(w, t.stem, p, &self.known, &self.lex, &mut buf);
@@ -740,14 +1005,18 @@ impl Models {
             // Sentiment.
             let negated = neg > 0;
             if t.id != u32::MAX {
-                let i = t.id as usize * 6 + if negated { 3 } else { 0 };
-                for (o, x) in sent.iter_mut().zip(&self.tok_sent[i..i + 3]) {
+                let i = self.rows_base
+                    + t.id as usize * self.row_len
+                    + c
+                    + 1
+                    + if negated { 3 } else { 0 };
+                for (o, x) in sent.iter_mut().zip(&self.tok_rows[i..i + 3]) {
                     *o += x;
                 }
             } else {
                 let kind = if negated { K_SNEG } else { K_SWORD };
-                if let Some(&r) = self.sent_index.get(&key2(kind, t.stem, 0)) {
-                    for (o, x) in sent.iter_mut().zip(self.sent.row(r)) {
+                if let Some(row) = self.sent_table.get(key2(kind, t.stem, 0)) {
+                    for (o, x) in sent.iter_mut().zip(row) {
                         *o += x * p.sent_word;
                     }
                 }
@@ -755,8 +1024,8 @@ impl Models {
             s_n2 += p.sent_word * p.sent_word;
             if let Some(a) = prev_any {
                 s_n2 += p.sent_bigram * p.sent_bigram;
-                if let Some(&r) = self.sent_index.get(&key2(K_SBI, a, t.stem)) {
-                    for (o, x) in sent.iter_mut().zip(self.sent.row(r)) {
+                if let Some(row) = self.sent_table.get(key2(K_SBI, a, t.stem)) {
+                    for (o, x) in sent.iter_mut().zip(row) {
                         *o += x * p.sent_bigram;
                     }
                 }
@@ -794,6 +1063,28 @@ impl Models {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_table_finds_every_word() {
+        let m = &crate::engine().models;
+        for (w, t) in &m.toks {
+            for text in [
+                format!(" {w} "),
+                format!(" {w} en nog wat tekst na het woord "),
+            ] {
+                let u = m.tok_at(&text, 1, 1 + w.len());
+                assert_eq!((u.stem, u.id, u.stop), (t.stem, t.id, t.stop), "{w}");
+                assert_eq!(
+                    (u.place_len, u.place_id, u.lang),
+                    (t.place_len, t.place_id, t.lang)
+                );
+            }
+        }
+        for w in ["onbekendwoord", "x", "zzzzzzzzzzzzzzzzzzzz", "é"] {
+            let text = format!(" {w} ");
+            assert_eq!(m.tok_at(&text, 1, 1 + w.len()).stem, m.tok(w).stem);
+        }
+    }
 
     #[test]
     fn fast_scores_match_reference_features() {

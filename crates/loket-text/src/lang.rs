@@ -226,51 +226,91 @@ pub(crate) fn vocabulary() -> impl Iterator<Item = &'static str> {
     profile_index().keys().map(String::as_str)
 }
 
-/// Detect the language of `text` from its scripts and the profile counts of its tokens.
-pub(crate) fn detect_counts(text: &str, counts: &[f32; 16]) -> &'static str {
-    let mut arabic = 0usize;
-    let mut letters = 0usize;
-    let mut tr_chars = 0usize;
-    let mut pl_chars = 0usize;
-    let mut fy_chars = 0usize;
-    let mut de_chars = 0usize;
-    let mut other_script: Option<&'static str> = None;
-    let mut other = 0usize;
-    for c in text.chars() {
-        if c.is_ascii() {
-            letters += usize::from(c.is_ascii_alphabetic());
-            continue;
-        }
+/// [`detect_counts`] given the ASCII letter count of the text and the counts of its other
+/// characters (as [`crate::normalize::fold`] gathers them with [`ScriptCounts::add`]).
+pub(crate) fn detect_counts_folded(
+    ascii_letters: usize,
+    sc: &ScriptCounts,
+    counts: &[f32; 16],
+) -> &'static str {
+    decide(ascii_letters + sc.letters, sc, counts)
+}
+
+/// Letters of scripts and languages other than plain ASCII.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ScriptCounts {
+    letters: usize,
+    arabic: usize,
+    tr_chars: usize,
+    pl_chars: usize,
+    fy_chars: usize,
+    de_chars: usize,
+    other_script: Option<&'static str>,
+    other: usize,
+}
+
+impl ScriptCounts {
+    /// Count one non-ASCII character.
+    pub(crate) fn add(&mut self, c: char) {
         if !c.is_alphabetic() {
-            continue;
+            return;
         }
-        letters += 1;
+        self.letters += 1;
         match c {
             '\u{0600}'..='\u{06FF}'
             | '\u{0750}'..='\u{077F}'
             | '\u{FB50}'..='\u{FDFF}'
-            | '\u{FE70}'..='\u{FEFF}' => arabic += 1,
-            'ğ' | 'Ğ' | 'ş' | 'Ş' | 'ı' | 'İ' => tr_chars += 1,
+            | '\u{FE70}'..='\u{FEFF}' => self.arabic += 1,
+            'ğ' | 'Ğ' | 'ş' | 'Ş' | 'ı' | 'İ' => self.tr_chars += 1,
             'ą' | 'ę' | 'ł' | 'Ł' | 'ń' | 'ś' | 'ź' | 'ż' | 'Ż' | 'ć' | 'Ś' => {
-                pl_chars += 1
+                self.pl_chars += 1
             }
-            'ê' | 'û' | 'ô' | 'â' => fy_chars += 1,
-            'ß' | 'ä' => de_chars += 1,
+            'ê' | 'û' | 'ô' | 'â' => self.fy_chars += 1,
+            'ß' | 'ä' => self.de_chars += 1,
             '\u{0400}'..='\u{04FF}' => {
-                other += 1;
-                other_script = Some("ru");
+                self.other += 1;
+                self.other_script = Some("ru");
             }
             '\u{0370}'..='\u{03FF}' => {
-                other += 1;
-                other_script = Some("el");
+                self.other += 1;
+                self.other_script = Some("el");
             }
             '\u{4E00}'..='\u{9FFF}' => {
-                other += 1;
-                other_script = Some("zh");
+                self.other += 1;
+                self.other_script = Some("zh");
             }
             _ => {}
         }
     }
+}
+
+/// Detect the language of `text` from its scripts and the profile counts of its tokens.
+#[cfg(test)]
+pub(crate) fn detect_counts(text: &str, counts: &[f32; 16]) -> &'static str {
+    let mut sc = ScriptCounts::default();
+    let mut ascii = 0;
+    for c in text.chars() {
+        if c.is_ascii() {
+            ascii += usize::from(c.is_ascii_alphabetic());
+        } else {
+            sc.add(c);
+        }
+    }
+    detect_counts_folded(ascii, &sc, counts)
+}
+
+/// The language from the letter counts and the profile counts.
+fn decide(letters: usize, sc: &ScriptCounts, counts: &[f32; 16]) -> &'static str {
+    let &ScriptCounts {
+        arabic,
+        tr_chars,
+        pl_chars,
+        fy_chars,
+        de_chars,
+        other_script,
+        other,
+        ..
+    } = sc;
     if letters > 0 && arabic * 3 >= letters {
         return "ar";
     }

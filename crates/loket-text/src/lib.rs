@@ -175,7 +175,7 @@ impl Engine {
             .zip(&folded)
             .map(|(l, f)| sent_lex.cues(f, &l.text))
             .collect();
-        let models = classify::Models::train(
+        let mut models = classify::Models::train(
             params,
             topic_codes.len(),
             &topic_group,
@@ -186,8 +186,10 @@ impl Engine {
             &lexicon,
             &sent_lex,
         );
+        let resolver = resolver::Resolver::new();
+        models.add_places(resolver.heads());
         Engine {
-            resolver: resolver::Resolver::new(),
+            resolver,
             topic_codes,
             topic_group,
             groups: group_names.len(),
@@ -211,21 +213,35 @@ impl Engine {
         let folded = normalize::fold(text);
         let pii = pii::find(full);
         let redacted = pii::redact_spans(full, &pii);
-        let (gemeente, candidates) =
-            self.resolver
-                .resolve(text, &folded, input.lat, input.lon, input.history);
+        // One lookup per token serves the resolver, the models and the language profiles.
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(64);
+        normalize::token_spans(&folded.text, &mut spans);
+        let mut toks = Vec::with_capacity(spans.len());
+        self.models.toks_at(&folded.text, &spans, &mut toks);
+        let heads: Vec<(u8, u32)> = toks.iter().map(|t| (t.place_len, t.place_id)).collect();
+        let (gemeente, candidates) = self.resolver.resolve(
+            text,
+            &folded,
+            &spans,
+            &heads,
+            input.lat,
+            input.lon,
+            input.history,
+        );
         let mut s = classify::Scores {
-            topic: Vec::with_capacity(self.topic_codes.len()),
+            topic: Vec::with_capacity(self.models.classes),
             sent: [0.0; 3],
             lang: [0.0; 16],
         };
-        self.models.score(&folded.text, text, &mut s);
+        self.models
+            .score_tokens(&folded.text, &spans, &toks, text, &mut s);
         let sentiment = Sentiment::ALL[(0..3)
             .max_by(|&a, &b| s.sent[a].total_cmp(&s.sent[b]))
             .unwrap_or(1)];
         let topic = self.topic_of(&mut s.topic);
-        let urgency_evidence = urgency::evidence(text, &folded);
-        let language = lang::detect_counts(text, &s.lang).to_string();
+        let urgency_evidence = urgency::evidence(text, &folded, &spans);
+        let language =
+            lang::detect_counts_folded(folded.ascii_letters, &folded.scripts, &s.lang).to_string();
         Analysis {
             gemeente,
             candidates,

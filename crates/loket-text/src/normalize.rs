@@ -13,6 +13,10 @@ pub struct Folded {
     pub text: String,
     /// `map[i]` = byte offset in the original of the character that produced byte `i`.
     pub map: Vec<u32>,
+    /// ASCII letters of the original, and the language-relevant counts of its other
+    /// characters.
+    pub(crate) ascii_letters: usize,
+    pub(crate) scripts: crate::lang::ScriptCounts,
 }
 
 impl Folded {
@@ -80,6 +84,35 @@ fn fold_char(c: char, out: &mut String) -> bool {
     pushed
 }
 
+/// Code points below this have their `fold_char` result precomputed.
+const TABLED: u32 = 0x2100;
+
+/// `fold_char` of every code point below [`TABLED`]: `(offset << 8) | length` of its output
+/// in the string (length 0 = separator).
+fn fold_table() -> &'static (Vec<u32>, String) {
+    static T: std::sync::OnceLock<(Vec<u32>, String)> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let mut table = Vec::with_capacity(TABLED as usize);
+        let mut folds = String::new();
+        let mut buf = String::new();
+        for cp in 0..TABLED {
+            let Some(c) = char::from_u32(cp) else {
+                table.push(0);
+                continue;
+            };
+            buf.clear();
+            if fold_char(c, &mut buf) {
+                assert!(!buf.is_empty() && buf.len() < 256);
+                table.push(((folds.len() as u32) << 8) | buf.len() as u32);
+                folds.push_str(&buf);
+            } else {
+                table.push(0);
+            }
+        }
+        (table, folds)
+    })
+}
+
 /// Fold `text` into the padded matching form with its byte map.
 pub fn fold(text: &str) -> Folded {
     let mut out = String::with_capacity(text.len() + 2);
@@ -87,7 +120,48 @@ pub fn fold(text: &str) -> Folded {
     out.push(' ');
     map.push(0);
     let mut last_space = true;
-    for (i, c) in text.char_indices() {
+    let mut ascii_letters = 0;
+    let mut scripts = crate::lang::ScriptCounts::default();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII: the common case, without decoding.
+            if b.is_ascii_alphanumeric() {
+                ascii_letters += usize::from(b > b'9');
+                out.push(char::from(b.to_ascii_lowercase()));
+                map.push(i as u32);
+                last_space = false;
+            } else if !last_space {
+                out.push(' ');
+                map.push(i as u32);
+                last_space = true;
+            }
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        scripts.add(c);
+        let (table, folds) = fold_table();
+        if let Some(&ent) = table.get(c as usize) {
+            // A precomputed `fold_char` result (Latin letters, punctuation).
+            let len = (ent & 0xff) as usize;
+            if len > 0 {
+                let off = (ent >> 8) as usize;
+                out.push_str(&folds[off..off + len]);
+                for _ in 0..len {
+                    map.push(i as u32);
+                }
+                last_space = false;
+            } else if !last_space {
+                out.push(' ');
+                map.push(i as u32);
+                last_space = true;
+            }
+            i += c.len_utf8();
+            continue;
+        }
         let before = out.len();
         if fold_char(c, &mut out) {
             for _ in before..out.len() {
@@ -99,12 +173,36 @@ pub fn fold(text: &str) -> Folded {
             map.push(i as u32);
             last_space = true;
         }
+        i += c.len_utf8();
     }
     if !last_space {
         out.push(' ');
         map.push(text.len() as u32);
     }
-    Folded { text: out, map }
+    Folded {
+        text: out,
+        map,
+        ascii_letters,
+        scripts,
+    }
+}
+
+/// Byte spans `[start, end)` of the tokens of a folded text, appended to `out`.
+#[inline]
+pub(crate) fn token_spans(folded: &str, out: &mut Vec<(u32, u32)>) {
+    let b = folded.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < b.len() && b[i] != b' ' {
+            i += 1;
+        }
+        out.push((s as u32, i as u32));
+    }
 }
 
 /// Fold a short string (a name or keyword) to its unpadded matching form.

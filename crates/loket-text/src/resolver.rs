@@ -10,7 +10,9 @@ use crate::fxhash::FxMap;
 use crate::gemeenten::{self, Polygons, distance_km};
 use crate::normalize::{Folded, fold_plain};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
 
 /// The resolved municipality with the words that decided it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -310,6 +312,8 @@ struct NameEntry {
 pub(crate) struct Resolver {
     /// Folded name (tokens joined by one space) -> entry index.
     names: FxMap<Box<str>, u32>,
+    /// One bit per hash of a name of several tokens (a filter before `names`).
+    multi: Vec<u64>,
     /// First token of any name -> the largest number of tokens of a name starting with it.
     first: FxMap<Box<str>, u8>,
     entries: Vec<NameEntry>,
@@ -483,6 +487,12 @@ impl Resolver {
             names.insert(key.as_str().into(), (entries.len() - 1) as u32);
         }
 
+        let mut multi = vec![0u64; MULTI_BITS / 64];
+        for k in names.keys().filter(|k| k.contains(' ')) {
+            let h = multi_hash(k.as_bytes());
+            multi[h / 64] |= 1 << (h % 64);
+        }
+
         let mut pc4: FxMap<u16, Vec<(u16, f32)>> = FxMap::default();
         for line in PC4_TSV.lines() {
             let Some((pc, rest)) = line.split_once('\t') else {
@@ -502,6 +512,7 @@ impl Resolver {
         }
         Resolver {
             names,
+            multi,
             first,
             entries,
             pc4,
@@ -526,11 +537,26 @@ impl Resolver {
         }
     }
 
+    /// Gazetteer heads: every first token of a name, the largest number of tokens of a name
+    /// starting with it, and the entry of the token alone as a name (`u32::MAX` = none).
+    pub(crate) fn heads(&self) -> impl Iterator<Item = (&str, u8, u32)> + '_ {
+        self.first.iter().map(|(w, &l)| {
+            let id = self.names.get(w).copied().unwrap_or(u32::MAX);
+            (&**w, l, id)
+        })
+    }
+
     /// Resolve the municipality of a message. Returns (best if confident, top candidates).
+    /// `spans` are the tokens of the folded text and `heads` their gazetteer info as given
+    /// by [`Resolver::heads`] (`(0, u32::MAX)` for a token that starts no name).
+    // The token info comes from the engine's shared lookup; the rest is the message.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn resolve(
         &self,
         text: &str,
         folded: &Folded,
+        spans: &[(u32, u32)],
+        heads: &[(u8, u32)],
         lat: Option<f64>,
         lon: Option<f64>,
         history: &[String],
@@ -538,38 +564,42 @@ impl Resolver {
         let all = gemeenten::all();
         let ft = folded.text.as_str();
         let mut scores: FxMap<u16, f32> = FxMap::default();
-        let mut evidence: FxMap<u16, Vec<(f32, String)>> = FxMap::default();
-        let mut add = |scores: &mut FxMap<u16, f32>, gi: u16, w: f32, ev: &str| {
+        // (municipality, weight, evidence words); strings are built for the winners only.
+        let mut evidence: Vec<(u16, f32, &str)> = Vec::new();
+        fn add<'e>(
+            scores: &mut FxMap<u16, f32>,
+            evidence: &mut Vec<(u16, f32, &'e str)>,
+            gi: u16,
+            w: f32,
+            ev: &'e str,
+        ) {
             *scores.entry(gi).or_insert(0.0) += w;
-            evidence.entry(gi).or_default().push((w, ev.to_string()));
-        };
+            evidence.push((gi, w, ev));
+        }
 
         // Mentions: at each token the longest name starting there (leftmost-longest, as a
         // word-bounded multi-pattern scan would find them), then the accepted ones.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
-        let mut toks: Vec<(usize, usize)> = Vec::with_capacity(32);
         let fb = ft.as_bytes();
-        let mut i = 0;
-        while i < fb.len() {
-            if fb[i] == b' ' {
-                i += 1;
-                continue;
-            }
-            let s = i;
-            while i < fb.len() && fb[i] != b' ' {
-                i += 1;
-            }
-            toks.push((s, i));
-        }
         let mut ti = 0;
-        while ti < toks.len() {
-            let s = toks[ti].0;
+        while ti < spans.len() {
+            let s = spans[ti].0 as usize;
             let mut step = 1;
-            if let Some(&maxl) = self.first.get(&ft[s..toks[ti].1]) {
-                let maxl = usize::from(maxl).min(toks.len() - ti);
+            let (maxl, single) = heads[ti];
+            if maxl > 0 {
+                let maxl = usize::from(maxl).min(spans.len() - ti);
                 for l in (1..=maxl).rev() {
-                    let e = toks[ti + l - 1].1;
-                    if let Some(&pid) = self.names.get(&ft[s..e]) {
+                    let e = spans[ti + l - 1].1 as usize;
+                    let pid = if l == 1 {
+                        (single != u32::MAX).then_some(single)
+                    } else {
+                        let h = multi_hash(&fb[s..e]);
+                        if self.multi[h / 64] & (1 << (h % 64)) == 0 {
+                            continue;
+                        }
+                        self.names.get(&ft[s..e]).copied()
+                    };
+                    if let Some(pid) = pid {
                         let entry = &self.entries[pid as usize];
                         if self.accept(text, folded, s, e, entry) {
                             found.push((s, e, pid as usize));
@@ -590,7 +620,7 @@ impl Resolver {
         }
         chosen.sort_by_key(|c| c.0);
 
-        let signature_at = signature_start(ft);
+        let signature_at = signature_start(ft, spans);
         // Province names only matter for ambiguous names: scan for them only then.
         let ambiguous = chosen
             .iter()
@@ -605,10 +635,10 @@ impl Resolver {
             Vec::new()
         };
 
-        struct Mention {
+        struct Mention<'t> {
             cands: Vec<(u16, f32)>,
             weight: f32,
-            ev: String,
+            ev: Cow<'t, str>,
             residence: bool,
             qualifier_of: Option<usize>,
         }
@@ -694,7 +724,7 @@ impl Resolver {
             mentions.push(Mention {
                 cands,
                 weight,
-                ev: text[os..oe].to_string(),
+                ev: Cow::Borrowed(&text[os..oe]),
                 residence,
                 qualifier_of,
             });
@@ -714,7 +744,7 @@ impl Resolver {
                 {
                     mentions[t].cands = vec![(gi, 1.0)];
                     let qev = mentions[i].ev.clone();
-                    mentions[t].ev = format!("{} ({qev})", mentions[t].ev);
+                    mentions[t].ev = Cow::Owned(format!("{} ({qev})", mentions[t].ev));
                     mentions[i].weight *= 0.1;
                 }
             }
@@ -732,27 +762,28 @@ impl Resolver {
 
         // Postcodes and coordinates.
         let mut anchors = anchors_from_mentions;
-        for (pc, strong, ev) in postcodes(text) {
-            if let Some(list) = self.pc4.get(&pc) {
-                let w = if strong { 2.5 } else { 1.2 };
+        let pcs = postcodes(text);
+        for (pc, strong, ev) in &pcs {
+            if let Some(list) = self.pc4.get(pc) {
+                let w = if *strong { 2.5 } else { 1.2 };
                 for &(gi, share) in list {
-                    add(&mut scores, gi, w * share, &ev);
+                    add(&mut scores, &mut evidence, gi, w * share, ev);
                     if share >= 0.5 {
                         anchors.push(gi);
                     }
                 }
             }
         }
-        if let (Some(la), Some(lo)) = (lat, lon)
-            && let Some(gi) = self.polygons.locate(la, lo)
-        {
-            add(
-                &mut scores,
-                gi as u16,
-                2.5,
-                &format!("coördinaten {la:.4}, {lo:.4}"),
-            );
-            anchors.push(gi as u16);
+        let coords = match (lat, lon) {
+            (Some(la), Some(lo)) => self
+                .polygons
+                .locate(la, lo)
+                .map(|gi| (gi as u16, format!("coördinaten {la:.4}, {lo:.4}"))),
+            _ => None,
+        };
+        if let Some((gi, ev)) = &coords {
+            add(&mut scores, &mut evidence, *gi, 2.5, ev);
+            anchors.push(*gi);
         }
         let hist: Vec<u16> = history
             .iter()
@@ -792,7 +823,7 @@ impl Resolver {
                 }
             }
             for (gi, share) in cands {
-                add(&mut scores, gi, w * share, &m.ev);
+                add(&mut scores, &mut evidence, gi, w * share, &m.ev);
             }
         }
 
@@ -802,7 +833,7 @@ impl Resolver {
             let only_history = scores.is_empty();
             for gi in &hist {
                 if only_history || scores.contains_key(gi) {
-                    add(&mut scores, *gi, per, "eerdere berichten");
+                    add(&mut scores, &mut evidence, *gi, per, "eerdere berichten");
                 }
             }
         }
@@ -819,12 +850,16 @@ impl Resolver {
             .map(|&(gi, s)| {
                 let conf = f64::from((s / total) * (s / (s + 0.35)));
                 let g = &all[gi as usize];
-                let mut ev = evidence.remove(&gi).unwrap_or_default();
+                let mut ev: Vec<(f32, &str)> = evidence
+                    .iter()
+                    .filter(|x| x.0 == gi)
+                    .map(|x| (x.1, x.2))
+                    .collect();
                 ev.sort_by(|a, b| b.0.total_cmp(&a.0));
                 let mut words: Vec<String> = Vec::new();
                 for (_, e) in ev {
-                    if !words.contains(&e) && words.len() < 3 {
-                        words.push(e);
+                    if words.len() < 3 && !words.iter().any(|w| w == e) {
+                        words.push(e.to_string());
                     }
                 }
                 GemeenteMatch {
@@ -889,6 +924,19 @@ impl Resolver {
         }
         true
     }
+}
+
+/// Size of the filter of names of several tokens.
+const MULTI_BITS: usize = 1 << 19;
+
+/// Filter bit of a folded name.
+#[inline]
+fn multi_hash(b: &[u8]) -> usize {
+    let mut h = crate::fxhash::FxHasher::default();
+    h.write(b);
+    h.write_usize(b.len());
+    let x = h.finish().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (x >> 40) as usize % MULTI_BITS
 }
 
 fn renorm(mut v: Vec<(u16, f32)>) -> Vec<(u16, f32)> {
@@ -977,24 +1025,15 @@ fn is_destination(prev: &[&str]) -> bool {
 }
 
 /// Start of the closing greeting; places after it (signatures) count little.
-fn signature_start(ft: &str) -> Option<usize> {
-    // One backwards pass over the tokens: the last closing word wins.
-    let mut end = ft.len();
-    while end > 0 {
-        let start = ft[..end.saturating_sub(1)].rfind(' ').map_or(0, |k| k + 1);
-        let tok = &ft[start..end.saturating_sub(1).max(start)];
-        if matches!(
-            tok,
+fn signature_start(ft: &str, spans: &[(u32, u32)]) -> Option<usize> {
+    // The last closing word wins.
+    spans.iter().rev().find_map(|&(s, e)| {
+        matches!(
+            &ft[s as usize..e as usize],
             "groet" | "groeten" | "groetjes" | "mvg" | "regards" | "groete" | "pozdrawiam"
-        ) {
-            return Some(start.saturating_sub(1));
-        }
-        if start == 0 {
-            break;
-        }
-        end = start;
-    }
-    None
+        )
+        .then(|| (s as usize).saturating_sub(1))
+    })
 }
 
 /// Postcodes in the text: (pc4, strong?, original text). PC6 ("3512 AB") is strong; a bare
@@ -1002,12 +1041,19 @@ fn signature_start(ft: &str) -> Option<usize> {
 fn postcodes(text: &str) -> Vec<(u16, bool, String)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
+    if b.iter().filter(|c| c.is_ascii_digit()).count() < 4 {
+        return out;
+    }
     let mut i = 0;
     while i + 4 <= b.len() {
+        if !matches!(b[i], b'1'..=b'9') {
+            i += 1;
+            continue;
+        }
         let boundary = i == 0
             || !(b[i - 1].is_ascii_alphanumeric()
                 || matches!(b[i - 1], b'-' | b'+' | b'.' | b',' | b'/' | 0xAC));
-        if boundary && b[i..i + 4].iter().all(u8::is_ascii_digit) && b[i] != b'0' {
+        if boundary && b[i..i + 4].iter().all(u8::is_ascii_digit) {
             let pc: u16 = text[i..i + 4].parse().unwrap_or(0);
             let mut j = i + 4;
             if j < b.len() && b[j].is_ascii_digit() {
