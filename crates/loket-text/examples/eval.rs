@@ -6,7 +6,11 @@ fn main() {
     let path = args
         .next()
         .unwrap_or_else(|| "../shared/eval/berichten-dev.jsonl".into());
-    let show = args.next().as_deref() == Some("--errors");
+    let flag = args.next();
+    let show = flag.as_deref() == Some("--errors");
+    if flag.as_deref() == Some("--confusion") {
+        confusion(&std::fs::read_to_string(&path).expect("read input"));
+    }
     let data = std::fs::read_to_string(&path).expect("read input");
     if show {
         for m in eval::parse(&data).expect("parse") {
@@ -57,4 +61,66 @@ fn main() {
     }
     let r = eval::evaluate(&data).expect("evaluate");
     println!("{}", serde_json::to_string_pretty(&r).expect("json"));
+}
+
+/// Aggregate confusion of sentiment (rows: label, columns: prediction) and accuracy per
+/// topic group; prints no message text.
+fn confusion(data: &str) {
+    use std::collections::BTreeMap;
+    let mut m = [[0usize; 3]; 3];
+    let mut groups: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut by: BTreeMap<String, [[usize; 3]; 3]> = BTreeMap::new();
+    let raw: Vec<serde_json::Value> = data
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    for (x, r) in eval::parse(data).expect("parse").into_iter().zip(&raw) {
+        let a = engine().analyse(&Input {
+            text: &x.text,
+            lat: x.lat,
+            lon: x.lon,
+            history: &x.history,
+        });
+        if let Some(s) = x
+            .sentiment
+            .as_deref()
+            .and_then(loket_text::Sentiment::parse)
+        {
+            let i = loket_text::Sentiment::ALL
+                .iter()
+                .position(|&v| v == s)
+                .unwrap();
+            let j = loket_text::Sentiment::ALL
+                .iter()
+                .position(|&v| v == a.sentiment)
+                .unwrap();
+            m[i][j] += 1;
+            for k in ["channel", "difficulty", "language"] {
+                if let Some(v) = r.get(k).and_then(|v| v.as_str()) {
+                    by.entry(format!("{k}={v}")).or_default()[i][j] += 1;
+                }
+            }
+            if let Some(t) = x.topic.as_deref().and_then(loket_text::topics::get) {
+                by.entry(format!("kind={}", t.kind)).or_default()[i][j] += 1;
+            }
+            let len = if x.text.len() > 200 { "long" } else { "short" };
+            by.entry(format!("len={len}")).or_default()[i][j] += 1;
+        }
+        if let Some(t) = &x.topic {
+            let g = t.split('.').next().unwrap_or_default().to_string();
+            let got = a.topic.as_ref().map(|t| t.code.clone()).unwrap_or_default();
+            let e = groups.entry(g.clone()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(&got == t);
+            e.2 += usize::from(got.split('.').next() == Some(g.as_str()));
+        }
+    }
+    println!("sentiment rows=label cols=pred (neg neu pos): {m:?}");
+    for (k, m) in by {
+        println!("{k:22} {m:?}");
+    }
+    for (g, (n, sub, grp)) in groups {
+        println!("{g:16} n={n:3} topic={sub:3} group={grp:3}");
+    }
 }

@@ -60,11 +60,11 @@ impl Default for Params {
         Params {
             unigram: 1.0,
             part: 0.7,
-            chars: 1.2,
+            chars: 1.6,
             char_min: 4,
             char_max: 4,
             bigram: 0.0,
-            lex: 1.5,
+            lex: 1.0,
             epochs: 20,
             l2: 1e-5,
             lr: 4.0,
@@ -706,30 +706,39 @@ impl Models {
                 });
             }
         }
-        m.topic = LinearModel::train(
-            m.topic_index.len(),
-            classes,
-            &tdata,
-            m.p.epochs,
-            m.p.l2,
-            m.p.lr,
-        );
-        if m.p.group_model > 0.0 {
-            // A group model on the same features, stored beside the sub-topic model so that
-            // one table row per word yields both: rows become [sub-topics | groups].
-            let groups = topic_group.iter().max().map_or(0, |g| g + 1);
-            for ex in tdata.iter_mut() {
-                ex.class = topic_group[ex.class];
-            }
-            let g = LinearModel::train(
-                m.topic_index.len(),
-                groups,
-                &tdata,
-                m.p.epochs,
-                m.p.l2,
-                m.p.lr,
-            );
-            let rows = m.topic_index.len();
+        // The sub-topic, group and sentiment models are independent: train them side by
+        // side (start-up time of the server and of every test binary).
+        let rows = m.topic_index.len();
+        let groups = topic_group.iter().max().map_or(0, |g| g + 1);
+        let p = &m.p;
+        let (topic, group, sent) = std::thread::scope(|sc| {
+            let group = (p.group_model > 0.0).then(|| {
+                sc.spawn(|| {
+                    let gdata: Vec<Example> = tdata
+                        .iter()
+                        .map(|ex| Example {
+                            feats: ex.feats.clone(),
+                            class: topic_group[ex.class],
+                            weight: ex.weight,
+                        })
+                        .collect();
+                    LinearModel::train(rows, groups, &gdata, p.epochs, p.l2, p.lr)
+                })
+            });
+            let sent = sc.spawn(|| {
+                LinearModel::train(srows + CUE_DIM, 3, &sdata, p.sent_epochs, p.sent_l2, p.lr)
+            });
+            let topic = LinearModel::train(rows, classes, &tdata, p.epochs, p.l2, p.lr);
+            let join = |h: std::thread::ScopedJoinHandle<'_, LinearModel>| {
+                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+            };
+            (topic, group.map(join), join(sent))
+        });
+        m.topic = topic;
+        m.sent = sent;
+        if let Some(g) = group {
+            // The group model is stored beside the sub-topic model so that one table row
+            // per word yields both: rows become [sub-topics | groups].
             let wide = classes + groups;
             let mut w = Vec::with_capacity((rows + 1) * wide);
             for r in 0..=rows {
@@ -743,14 +752,6 @@ impl Models {
             };
             m.classes = wide;
         }
-        m.sent = LinearModel::train(
-            srows + CUE_DIM,
-            3,
-            &sdata,
-            m.p.sent_epochs,
-            m.p.sent_l2,
-            m.p.lr,
-        );
 
         // Fold the per-token contributions into tables.
         let mut keys: Vec<Box<str>> = m.toks.keys().cloned().collect();
