@@ -73,6 +73,12 @@ pub fn router() -> Router<AppState> {
         crate::widget::config,
         crate::widget::post_message,
         crate::widget::conversation,
+        crate::open311::doc::services,
+        crate::open311::doc::service_definition,
+        crate::open311::doc::post_request,
+        crate::open311::doc::get_requests,
+        crate::open311::doc::get_request,
+        crate::open311::doc::token,
         crate::admin::api_settings,
         crate::admin::api_put_settings,
         crate::admin::api_teams,
@@ -109,7 +115,13 @@ pub fn router() -> Router<AppState> {
         crate::widget::WidgetPost,
         crate::widget::WidgetPosted,
         crate::widget::WidgetConversation,
-        crate::hub::WireMessage
+        crate::hub::WireMessage,
+        crate::open311::doc::Open311ErrorItem,
+        crate::open311::doc::Open311Service,
+        crate::open311::doc::Open311ServiceDefinition,
+        crate::open311::doc::Open311Created,
+        crate::open311::doc::Open311Request,
+        crate::open311::doc::Open311Token
     ))
 )]
 pub struct ApiDoc;
@@ -207,6 +219,7 @@ async fn inbound(
             lon: b.lon,
             api_key_id: Some(key.id),
             widget_token: None,
+            open311: None,
         },
     )
     .await?;

@@ -24,6 +24,8 @@ pub struct InboundRequest {
     pub lon: Option<f64>,
     pub api_key_id: Option<i64>,
     pub widget_token: Option<String>,
+    /// An Open311 service request: a conversation of its own, on the topic the client chose.
+    pub open311: Option<loket_store::NewOpen311>,
 }
 
 /// Checks what any channel hands in; returns a Dutch reason on failure.
@@ -125,7 +127,11 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
             }
         }
     }
-    let topic_code = analysis.topic.as_ref().map(|t| t.code.clone());
+    // An Open311 client chose the service (a `melding` topic) itself: that is the topic.
+    let topic_code = match &req.open311 {
+        Some(o) => Some(o.service_code.clone()),
+        None => analysis.topic.as_ref().map(|t| t.code.clone()),
+    };
     let mut priority = topic_code
         .as_deref()
         .and_then(loket_text::topics::get)
@@ -177,6 +183,7 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
             deadline(&s.hours, &s.sla, priority, SlaKind::Resolution, now).timestamp_millis(),
         ),
         events,
+        open311: req.open311.clone(),
         analysis: Some(
             serde_json::json!({
                 "gemeente": analysis.gemeente,

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod i18n;
 pub mod intake;
 pub mod live;
+pub mod open311;
 pub mod outbox;
 pub mod seed;
 pub mod service;
@@ -61,8 +62,14 @@ pub fn router(state: AppState) -> Router {
     let api = api::router()
         .nest("/widget", widget::router().layer(widget_cors))
         .route("/live", get(live::socket));
+    // Open311 apps run anywhere (also in a browser): the endpoints are open to every origin.
+    let open311_cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
     Router::new()
         .nest("/api/v1", api)
+        .nest("/open311/v2", open311::router().layer(open311_cors))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(api_docs))
         .route("/health", get(|| async { "ok" }))
@@ -84,7 +91,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found(req: Request) -> Response {
-    if req.uri().path().starts_with("/api/") {
+    if req.uri().path().starts_with("/open311/") {
+        open311::not_found(req.uri().path())
+    } else if req.uri().path().starts_with("/api/") {
         error::AppError::NotFound.into_response()
     } else {
         ui::error_page(

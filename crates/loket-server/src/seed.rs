@@ -301,6 +301,7 @@ pub async fn simulate(
             lon: None,
             api_key_id: None,
             widget_token: Some(token),
+            open311: None,
         },
     )
     .await

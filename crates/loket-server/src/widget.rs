@@ -176,6 +176,7 @@ pub async fn post_message(
             lon: None,
             api_key_id: None,
             widget_token: Some(token.clone()),
+            open311: None,
         },
     )
     .await?;

@@ -156,6 +156,8 @@ impl Store {
                 }
             };
             let existing: Option<ConversationRow> = match &m.widget_token {
+                // An Open311 service request is a report of its own, never a follow-up.
+                _ if m.open311.is_some() => None,
                 Some(token) => sqlx::query_as("SELECT * FROM conversations WHERE widget_token = $1").bind(token).fetch_optional(&mut *tx).await?,
                 None => sqlx::query_as(
                     "SELECT * FROM conversations WHERE identity_id = $1 AND origin_tenant_code = $2 AND state <> 'gesloten' ORDER BY id DESC LIMIT 1")
@@ -200,6 +202,14 @@ impl Store {
                 event!(tx, conversation_id, &tenant, actor, kind.as_str(), detail.as_str(), now);
             }
             index_doc!(tx, &tenant, Some(conversation_id), Some(contact_id), "message", message_id, &m.text);
+            if let Some(o) = &m.open311 {
+                sqlx::query(
+                    "INSERT INTO open311_requests (conversation_id, token, jurisdiction_id, service_code, description, lat, lon, address, address_id, zipcode, media_url, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    .bind(conversation_id).bind(&o.token).bind(&o.jurisdiction_id).bind(&o.service_code).bind(&o.description)
+                    .bind(o.lat).bind(o.lon).bind(&o.address).bind(&o.address_id).bind(&o.zipcode).bind(&o.media_url).bind(now)
+                    .execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(Ingested { conversation_id, message_id, created: true, new_conversation })
         })

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod conversations;
 mod model;
+pub mod open311;
 pub mod outbox;
 mod search;
 mod tenants;

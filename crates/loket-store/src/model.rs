@@ -203,6 +203,62 @@ pub struct NewInbound {
     pub events: Vec<(String, String)>,
     /// JSON of the text analysis, kept with a new conversation.
     pub analysis: Option<String>,
+    /// An Open311 service request: always starts its own conversation, recorded with it in the
+    /// same transaction.
+    pub open311: Option<NewOpen311>,
+}
+
+/// What an Open311 client posted, as stored next to the conversation it started.
+#[derive(Debug, Clone, Default)]
+pub struct NewOpen311 {
+    pub token: String,
+    pub jurisdiction_id: String,
+    pub service_code: String,
+    /// Already redacted of personal data.
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub media_url: Option<String>,
+}
+
+/// An Open311 service request with the state of its conversation.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Open311Row {
+    pub conversation_id: i64,
+    pub token: String,
+    pub jurisdiction_id: String,
+    pub service_code: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub media_url: Option<String>,
+    pub created_at: i64,
+    /// Where the conversation is now (the municipality it was routed or transferred to).
+    pub tenant_code: String,
+    pub state: String,
+    pub updated_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// Filters of `GET requests`; `jurisdiction` matches the entry or the current municipality.
+#[derive(Debug, Clone, Default)]
+pub struct Open311Filter {
+    pub jurisdiction: String,
+    /// When given, only these conversation ids (other filters still scope by jurisdiction).
+    pub ids: Vec<i64>,
+    pub service_codes: Vec<String>,
+    /// Inclusive bounds on `created_at`, Unix milliseconds.
+    pub from: i64,
+    pub until: i64,
+    /// `Some(true)`: only closed (resolved or closed); `Some(false)`: only open.
+    pub closed: Option<bool>,
+    pub limit: i64,
 }
 
 /// A human correction of an automatic decision.

@@ -68,6 +68,7 @@ fn inbound(tenant: &str, ext: &str, author: &str, text: &str) -> NewInbound {
         resolution_due: None,
         events: vec![],
         analysis: None,
+        open311: None,
     }
 }
 

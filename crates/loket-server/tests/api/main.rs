@@ -8,6 +8,7 @@ mod conversations;
 mod inbound;
 mod isolation;
 mod nodes;
+mod open311;
 mod outbox;
 mod pools;
 mod routing;
