@@ -5,17 +5,19 @@ use std::hint::black_box;
 use std::time::Instant;
 
 const TRAINING: &str = include_str!("../data/training.jsonl");
+/// Messages the models were not trained on (words missing from the token table).
+const HELDOUT: &str = include_str!("../data/heldout-formal.jsonl");
 
 fn messages() -> Vec<String> {
-    // Typical-length messages: the training texts plus a few with places and personal data.
-    // Training texts are short, so pairs are joined to reach the 150-250 bytes of a typical
-    // post or web-form message.
-    let texts: Vec<String> = TRAINING
+    // Typical-length messages (posts, chats, e-mails and web forms of 60-400 bytes, about
+    // 140 on average): the training texts, the held-out letters and a few with places and
+    // personal data.
+    let mut v: Vec<String> = TRAINING
         .lines()
+        .chain(HELDOUT.lines())
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|j| j["text"].as_str().map(str::to_string))
         .collect();
-    let mut v: Vec<String> = texts.chunks(2).map(|c| c.join(" ")).collect();
     v.push("Er ligt al weken een losse stoeptegel in Hoograven, bel me op 06-12345678.".into());
     v.push(
         "@gemeenteutrecht de lantaarnpaal bij de Oudegracht brandt niet, ik woon in Zeist".into(),
