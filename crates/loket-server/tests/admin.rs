@@ -562,6 +562,7 @@ async fn only_the_tenants_own_beheerder_gets_in() {
         "medewerkers",
         "standaardantwoorden",
         "kanalen",
+        "signalen",
     ];
     for p in pages {
         let url = app.url(&format!("/admin/GM0344/{p}"));
