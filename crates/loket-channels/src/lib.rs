@@ -2,6 +2,7 @@
 //! [`Inbound`]; outbound adapters deliver an [`Outgoing`] and report a [`DeliveryError`] that the
 //! outbox turns into a retry.
 
+pub mod signalen;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

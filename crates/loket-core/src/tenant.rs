@@ -72,6 +72,12 @@ pub struct TenantSettings {
     pub handover: PoolHandover,
     /// Automatic round-robin assignment among online agents.
     pub auto_assign: bool,
+    /// Base URL of the municipality's Signalen installation (`https://meldingen.example.nl`);
+    /// `None` when reports are not forwarded.
+    pub signalen_url: Option<String>,
+    /// Forward new reports (`melding` topics with a Signalen category) automatically when the
+    /// topic confidence is at least this (0–1); `None` forwards only by hand.
+    pub signalen_auto_min_confidence: Option<f64>,
 }
 
 impl Default for TenantSettings {
@@ -88,6 +94,8 @@ impl Default for TenantSettings {
             sla: crate::sla::SlaTargets::default(),
             handover: PoolHandover::Never,
             auto_assign: true,
+            signalen_url: None,
+            signalen_auto_min_confidence: None,
         }
     }
 }

@@ -72,6 +72,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/{code}/kanalen", get(keys_page).post(key_create))
         .route("/admin/{code}/kanalen/{id}/verwijderen", post(key_delete))
+        .route(
+            "/admin/{code}/signalen",
+            get(signalen_page).post(signalen_save),
+        )
 }
 
 /// The JSON API, merged into the `/api/v1` router.
@@ -154,12 +158,28 @@ pub fn normalize(display_name: &str, mut s: TenantSettings) -> (String, TenantSe
     s.signature = s.signature.trim().replace("\r\n", "\n");
     s.greeting_nl = s.greeting_nl.trim().to_string();
     s.greeting_en = s.greeting_en.trim().to_string();
+    s.signalen_url = s
+        .signalen_url
+        .map(|u| u.trim().trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty());
     (display_name.trim().to_string(), s)
 }
 
 /// Everything a tenant admin may set, checked once for the form and the API alike.
 pub fn validate(display_name: &str, s: &TenantSettings) -> AppResult<()> {
     let invalid = |m: &str| Err(AppError::Invalid(m.to_string()));
+    if let Some(u) = &s.signalen_url
+        && !crate::signalen::valid_base_url(u)
+    {
+        return invalid(
+            "ongeldig Signalen-adres: gebruik https://… (http alleen voor localhost), zonder pad na de domeinnaam",
+        );
+    }
+    if let Some(c) = s.signalen_auto_min_confidence
+        && !(0.0..=1.0).contains(&c)
+    {
+        return invalid("de drempel voor automatisch doorsturen moet tussen 0 en 100% liggen");
+    }
     if display_name.is_empty() || too_long(display_name, MAX_NAME) {
         return invalid("de weergavenaam moet 1 tot 100 tekens hebben");
     }
@@ -707,6 +727,23 @@ impl L {
                 "A municipality can hand its inbox to the regional pool: always, outside its own business hours, or when more than N conversations wait. Replies always go out in the municipality's name and brand.",
             ),
             "pool" => ("Pool", "Pool"),
+            "signalen" => ("Signalen", "Signalen"),
+            "signalen_intro" => (
+                "Meldingen over de openbare ruimte kunnen worden doorgestuurd naar het Signalen-systeem van de gemeente, met de categorie, de locatie en de tekst van de inwoner. Contactgegevens gaan alleen mee als de inwoner ze zelf gaf.",
+                "Reports about public space can be forwarded to the municipality's Signalen system, with the category, the location and the resident's text. Contact details are only sent when the resident gave them.",
+            ),
+            "signalen_url" => (
+                "Adres van Signalen (bijvoorbeeld https://meldingen.gemeente.nl)",
+                "Signalen address (for example https://meldingen.gemeente.nl)",
+            ),
+            "signalen_auto" => (
+                "Meldingen automatisch doorsturen",
+                "Forward reports automatically",
+            ),
+            "signalen_min" => (
+                "wanneer het onderwerp met minstens deze zekerheid is herkend (%)",
+                "when the topic was recognised with at least this confidence (%)",
+            ),
             "no_pool" => (
                 "Deze gemeente hoort niet bij een regiopool.",
                 "This municipality does not belong to a regional pool.",
@@ -898,7 +935,7 @@ impl L {
 
 // ---------------------------------------------------------------- page plumbing
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "huisstijl",
     "openingstijden",
     "servicenormen",
@@ -907,6 +944,7 @@ const SECTIONS: [&str; 8] = [
     "medewerkers",
     "standaardantwoorden",
     "kanalen",
+    "signalen",
 ];
 
 /// What every admin page shows around its section.
@@ -1568,6 +1606,86 @@ async fn pool_save(
     }
     .await;
     done(&ctx, "regiopool", r)
+}
+
+// ---------------------------------------------------------------- 4b. signalen
+
+#[derive(Template)]
+#[template(path = "admin_signalen.html")]
+struct SignalenPage {
+    t: Tr,
+    nav: Option<Nav>,
+    a: AdminCtx,
+    url: String,
+    auto: bool,
+    min_percent: u32,
+}
+
+async fn signalen_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let ctx = match enter(&state, &headers, user, &code) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let a = ctx.admin(&state, "signalen", flash);
+    let s = &ctx.tenant.settings;
+    page(&SignalenPage {
+        t: ctx.t,
+        nav: ctx.nav(),
+        url: s.signalen_url.clone().unwrap_or_default(),
+        auto: s.signalen_auto_min_confidence.is_some(),
+        min_percent: s
+            .signalen_auto_min_confidence
+            .map(|c| (c * 100.0).round() as u32)
+            .unwrap_or(80),
+        a,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignalenForm {
+    csrf: String,
+    url: String,
+    auto: String,
+    min_percent: String,
+}
+
+async fn signalen_save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Form(f): Form<SignalenForm>,
+) -> Response {
+    let ctx = match enter_post(&state, &headers, user, &code, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let min = if f.auto == "1" {
+            let p: f64 = f.min_percent.trim().parse().map_err(|_| {
+                AppError::Invalid("vul de drempel in als percentage (0–100)".into())
+            })?;
+            Some(p / 100.0)
+        } else {
+            None
+        };
+        let s = TenantSettings {
+            signalen_url: Some(f.url.clone()),
+            signalen_auto_min_confidence: min,
+            ..ctx.tenant.settings.clone()
+        };
+        save_settings(&state, &ctx.tenant, &ctx.tenant.display_name, s).await?;
+        Ok::<_, AppError>("opgeslagen")
+    }
+    .await;
+    done(&ctx, "signalen", r)
 }
 
 // ---------------------------------------------------------------- 5. teams

@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
             get(render_template),
         )
         .route("/conversations/{id}/messages/{message}/retry", post(retry))
+        .route(
+            "/conversations/{id}/signalen",
+            get(signalen_status).post(signalen_forward),
+        )
         .route("/templates", get(templates))
         .route("/search", get(search))
         .route("/tenants", get(tenants))
@@ -68,6 +72,8 @@ pub fn router() -> Router<AppState> {
         add_label,
         transfer,
         typing,
+        signalen_forward,
+        signalen_status,
         search,
         tenants,
         crate::widget::config,
@@ -98,6 +104,7 @@ pub fn router() -> Router<AppState> {
     ),
     components(schemas(
         Problem,
+        SignalenView,
         TopicBody,
         InboundBody,
         Author,
@@ -578,6 +585,72 @@ async fn retry(
     state.store.outbox_retry(message).await?;
     state.outbox_wake.notify_one();
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Where a conversation's forward to Signalen stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignalenView {
+    /// The note in the conversation that records the forward.
+    pub message_id: i64,
+    /// `wachtrij` (queued or being retried), `afgeleverd` or `mislukt`.
+    pub state: String,
+    /// The id Signalen returned, once delivered.
+    pub signal_id: Option<String>,
+    /// `SIG-…`, as the conversation page shows it.
+    pub display_id: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+impl From<loket_store::conversations::SignalenStatus> for SignalenView {
+    fn from(s: loket_store::conversations::SignalenStatus) -> Self {
+        SignalenView {
+            message_id: s.message_id,
+            state: s.state.unwrap_or_else(|| "wachtrij".into()),
+            display_id: s.signal_id.as_deref().map(crate::signalen::display_id),
+            signal_id: s.signal_id,
+            attempts: s.attempts.unwrap_or(0),
+            last_error: s.last_error,
+        }
+    }
+}
+
+/// Forwards a report to the municipality's Signalen installation (through the outbox).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/signalen", params(("id" = i64, Path)),
+    responses((status = 202, body = SignalenView), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not a report, or already forwarded"),
+        (status = 422, body = Problem, description = "the municipality has no Signalen address")))]
+#[tracing::instrument(skip(state, user), fields(user = user.id))]
+async fn signalen_forward(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<SignalenView>)> {
+    let c = state.store.conversation(id, &user.visible).await?;
+    crate::signalen::forward(&state, &c, &user.visible, &service::actor(&user)).await?;
+    let s = state
+        .store
+        .signalen_status(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((StatusCode::ACCEPTED, Json(s.into())))
+}
+
+/// The state of a conversation's forward to Signalen; 404 when it was not forwarded.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/signalen", params(("id" = i64, Path)),
+    responses((status = 200, body = SignalenView), (status = 404, body = Problem)))]
+async fn signalen_status(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<SignalenView>> {
+    state.store.conversation(id, &user.visible).await?;
+    let s = state
+        .store
+        .signalen_status(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(s.into()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -236,6 +236,14 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
     {
         tenant_now = c.tenant_code;
     }
+    if let (Some(lat), Some(lon)) = (req.lat, req.lon)
+        && let Err(e) = state
+            .store
+            .set_location(ingested.conversation_id, lat, lon)
+            .await
+    {
+        tracing::warn!(error = %e, "recording the location failed");
+    }
     let message = state.store.message(ingested.message_id).await?;
     state.hub.publish(HubEvent::Message {
         tenant: tenant_now.clone(),
@@ -270,6 +278,15 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
         && let Err(e) = crate::assign::auto_assign(state, ingested.conversation_id).await
     {
         tracing::warn!(error = %e, "automatic assignment failed");
+    }
+    if ingested.new_conversation {
+        // An Open311 client chose the topic itself; otherwise the classifier's confidence counts.
+        let confidence = if req.open311.is_some() {
+            1.0
+        } else {
+            analysis.topic.as_ref().map(|t| t.confidence).unwrap_or(0.0)
+        };
+        crate::signalen::auto_forward(state, ingested.conversation_id, confidence).await;
     }
     Ok(ingested)
 }

@@ -18,6 +18,7 @@ pub mod open311;
 pub mod outbox;
 pub mod seed;
 pub mod service;
+pub mod signalen;
 pub mod state;
 pub mod ui;
 pub mod widget;

@@ -15,6 +15,12 @@ pub enum Target {
     Webchat,
     /// The generic API channel: POST to the API key's webhook.
     Webhook { api_key_id: i64 },
+    /// The municipality's Signalen installation: POST the signal; the id it returns is stored
+    /// on the conversation.
+    Signalen {
+        endpoint: String,
+        signal: serde_json::Value,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +80,20 @@ async fn deliver(state: &AppState, item: loket_store::OutboxRow) {
             },
             Err(_) => Err(DeliveryError::fatal("API-sleutel bestaat niet meer")),
         },
+        Target::Signalen { endpoint, signal } => {
+            match state.signalen.post_signal(endpoint, signal).await {
+                Ok(id) => {
+                    // The signal exists now: a failure to record its id must not send it twice.
+                    if let Some(id) = id
+                        && let Err(e) = state.store.set_signalen_id(item.conversation_id, &id).await
+                    {
+                        tracing::warn!(error = %e, conversation = item.conversation_id, "recording the Signalen id failed");
+                    }
+                    Ok(true)
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     let state_label = match result {
         Ok(delivered) => {

@@ -57,6 +57,7 @@ pub struct Inner {
     reload_lock: tokio::sync::Mutex<()>,
     pub login_failures: Mutex<HashMap<String, Vec<Instant>>>,
     pub webhooks: loket_channels::webhook::WebhookClient,
+    pub signalen: loket_channels::signalen::SignalenClient,
     pub outbox_wake: tokio::sync::Notify,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key for HMAC-derived tokens; random per process when not configured.
@@ -94,6 +95,7 @@ impl AppState {
                 reload_lock: tokio::sync::Mutex::new(()),
                 login_failures: Mutex::new(HashMap::new()),
                 webhooks: Default::default(),
+                signalen: Default::default(),
                 outbox_wake: tokio::sync::Notify::new(),
                 metrics,
                 secret,

@@ -629,6 +629,18 @@ struct ConversationPage {
     candidates: Vec<(String, String, u32)>,
     language: String,
     sentiment: String,
+    signalen: SignalenCard,
+}
+
+/// The Signalen card: hidden unless the topic is a report with a Signalen category.
+pub struct SignalenCard {
+    pub applies: bool,
+    pub configured: bool,
+    /// `""` (not forwarded), `wachtrij`, `afgeleverd` or `mislukt`.
+    pub state: String,
+    pub display_id: String,
+    pub message_id: i64,
+    pub last_error: String,
 }
 
 impl ConversationPage {
@@ -799,7 +811,24 @@ async fn conversation_view(
             )
         })
         .collect();
+    let forward = state.store.signalen_status(id).await?;
+    let signalen = SignalenCard {
+        applies: crate::signalen::sub_category(c.topic.as_deref()).is_some() || forward.is_some(),
+        configured: tenant.settings.signalen_url.is_some(),
+        state: forward
+            .as_ref()
+            .map(|f| f.state.clone().unwrap_or_else(|| "wachtrij".into()))
+            .unwrap_or_default(),
+        display_id: forward
+            .as_ref()
+            .and_then(|f| f.signal_id.as_deref())
+            .map(crate::signalen::display_id)
+            .unwrap_or_default(),
+        message_id: forward.as_ref().map(|f| f.message_id).unwrap_or(0),
+        last_error: forward.and_then(|f| f.last_error).unwrap_or_default(),
+    };
     Ok(ConversationPage {
+        signalen,
         t,
         csrf: user.csrf.clone(),
         conversation_id: id,
@@ -991,6 +1020,18 @@ async fn action(
             {
                 Ok(()) => Redirect::to(&format!("/conversations/{id}")).into_response(),
                 Err(e) => back_with_error(id, &e.into()),
+            };
+        }
+        "signalen" => {
+            let r = async {
+                let c = state.store.conversation(id, &user.visible).await?;
+                crate::signalen::forward(&state, &c, &user.visible, &service::actor(&user)).await
+            }
+            .await;
+            return match r {
+                Ok(_) => Redirect::to(&format!("/conversations/{id}")).into_response(),
+                Err(AppError::NotFound) => page_error(AppError::NotFound, lang_of(&headers)),
+                Err(e) => back_with_error(id, &e),
             };
         }
         "retry" => {

@@ -283,6 +283,58 @@ async fn beheerder_changes_branding_hours_and_sla_with_the_forms() {
     .await;
     assert!(landed.contains("ok=terug"), "{landed}");
     assert_eq!(app.settings(UTRECHT).handover, PoolHandover::Never);
+
+    // Signalen: the address and the automatic rule; a plain-http address is refused.
+    let html = c
+        .get(app.url("/admin/GM0344/signalen"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Adres van Signalen"), "Dutch label");
+    let (_, landed, _) = post_form(
+        &c,
+        &app.url("/admin/GM0344/signalen"),
+        &[
+            ("csrf", &csrf),
+            ("url", "https://meldingen.utrecht.example/ "),
+            ("auto", "1"),
+            ("min_percent", "75"),
+        ],
+    )
+    .await;
+    assert!(landed.contains("ok="), "{landed}");
+    let s = app.settings(UTRECHT);
+    assert_eq!(
+        s.signalen_url.as_deref(),
+        Some("https://meldingen.utrecht.example")
+    );
+    assert_eq!(s.signalen_auto_min_confidence, Some(0.75));
+    let (_, landed, _) = post_form(
+        &c,
+        &app.url("/admin/GM0344/signalen"),
+        &[("csrf", &csrf), ("url", "http://meldingen.utrecht.example")],
+    )
+    .await;
+    assert!(landed.contains("fout="), "{landed}");
+    assert_eq!(
+        app.settings(UTRECHT).signalen_url.as_deref(),
+        Some("https://meldingen.utrecht.example")
+    );
+    // Unticking the rule keeps the address and turns automatic forwarding off.
+    let (_, landed, _) = post_form(
+        &c,
+        &app.url("/admin/GM0344/signalen"),
+        &[
+            ("csrf", &csrf),
+            ("url", "https://meldingen.utrecht.example"),
+        ],
+    )
+    .await;
+    assert!(landed.contains("ok="), "{landed}");
+    assert_eq!(app.settings(UTRECHT).signalen_auto_min_confidence, None);
 }
 
 #[tokio::test]
@@ -562,6 +614,7 @@ async fn only_the_tenants_own_beheerder_gets_in() {
         "medewerkers",
         "standaardantwoorden",
         "kanalen",
+        "signalen",
     ];
     for p in pages {
         let url = app.url(&format!("/admin/GM0344/{p}"));

@@ -629,3 +629,96 @@ impl Store {
         with_pool!(self, p => Ok(sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(p).await?))
     }
 }
+
+/// Where a conversation's forward to Signalen stands.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct SignalenStatus {
+    /// The note that records the forward; its delivery state is the forward's state.
+    pub message_id: i64,
+    /// The id Signalen returned, once delivered.
+    pub signal_id: Option<String>,
+    /// `wachtrij`, `afgeleverd` or `mislukt`.
+    pub state: Option<String>,
+    pub last_error: Option<String>,
+    pub attempts: Option<i64>,
+}
+
+impl Store {
+    /// Records where the resident said the report is (first coordinates win).
+    pub async fn set_location(&self, id: i64, lat: f64, lon: f64) -> Result<()> {
+        with_pool!(self, p => {
+            sqlx::query("UPDATE conversations SET lat = $1, lon = $2 WHERE id = $3 AND lat IS NULL")
+                .bind(lat).bind(lon).bind(id).execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Coordinates of a conversation: its own, or those of the Open311 request that started it,
+    /// with the Open311 address text when there is one.
+    pub async fn location(&self, id: i64) -> Result<(Option<f64>, Option<f64>, Option<String>)> {
+        with_pool!(self, p => Ok(sqlx::query_as(
+            "SELECT COALESCE(c.lat, o.lat), COALESCE(c.lon, o.lon), o.address FROM conversations c
+             LEFT JOIN open311_requests o ON o.conversation_id = c.id WHERE c.id = $1")
+            .bind(id).fetch_one(p).await?))
+    }
+
+    /// Queues a forward to Signalen: a note in the conversation plus its outbox item, in one
+    /// transaction. A conversation is forwarded once: a second call is a `Conflict`.
+    pub async fn add_signalen_forward(
+        &self,
+        id: i64,
+        tenants: &[String],
+        actor: &Actor,
+        note: &str,
+        payload: &str,
+    ) -> Result<MessageRow> {
+        if tenants.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        let now = now_ms();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let c = scoped!(tx, id, tenants);
+            let message: MessageRow = sqlx::query_as(
+                "INSERT INTO messages (conversation_id, direction, channel, author_user_id, author_name, body, delivery_state, created_at)
+                 VALUES ($1, 'note', 'signalen', $2, $3, $4, 'wachtrij', $5) RETURNING *")
+                .bind(id).bind(actor.user_id).bind(&actor.name).bind(note).bind(now)
+                .fetch_one(&mut *tx).await?;
+            let n = sqlx::query("UPDATE conversations SET signalen_message_id = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND signalen_message_id IS NULL")
+                .bind(message.id).bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict("dit gesprek is al doorgestuurd naar Signalen".into()));
+            }
+            sqlx::query("INSERT INTO outbox (message_id, conversation_id, channel, payload, state, next_attempt_at, created_at) VALUES ($1, $2, 'signalen', $3, 'wachtrij', $4, $4)")
+                .bind(message.id).bind(id).bind(payload).bind(now).execute(&mut *tx).await?;
+            event!(tx, id, &c.tenant_code, actor, "signalen", "Doorsturen naar Signalen in de wachtrij gezet", now);
+            tx.commit().await?;
+            Ok(message)
+        })
+    }
+
+    /// Stores the id Signalen returned for a conversation's forward.
+    pub async fn set_signalen_id(&self, id: i64, signal_id: &str) -> Result<()> {
+        let now = now_ms();
+        let actor = Actor::system();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let tenant: String = sqlx::query_scalar("SELECT tenant_code FROM conversations WHERE id = $1")
+                .bind(id).fetch_one(&mut *tx).await?;
+            sqlx::query("UPDATE conversations SET signalen_id = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+                .bind(signal_id).bind(now).bind(id).execute(&mut *tx).await?;
+            event!(tx, id, &tenant, actor, "signalen", format!("Doorgestuurd naar Signalen — melding {signal_id}"), now);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The forward of a conversation the caller may see, if there is one.
+    pub async fn signalen_status(&self, id: i64) -> Result<Option<SignalenStatus>> {
+        with_pool!(self, p => Ok(sqlx::query_as(
+            "SELECT m.id AS message_id, c.signalen_id AS signal_id, m.delivery_state AS state, o.last_error, o.attempts
+             FROM conversations c JOIN messages m ON m.id = c.signalen_message_id
+             LEFT JOIN outbox o ON o.message_id = m.id WHERE c.id = $1")
+            .bind(id).fetch_optional(p).await?))
+    }
+}

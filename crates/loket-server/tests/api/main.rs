@@ -12,4 +12,5 @@ mod open311;
 mod outbox;
 mod pools;
 mod routing;
+mod signalen;
 mod widget;
