@@ -265,7 +265,8 @@ pub async fn forward(
 }
 
 /// The tenant rule: forward a new report automatically when its topic was recognised with at
-/// least the configured confidence.
+/// least the configured confidence and its location is known (Signalen needs a point; a report
+/// without one is left for an agent to forward by hand with the address in the text).
 pub async fn auto_forward(state: &AppState, conversation_id: i64, confidence: f64) {
     let Ok(c) = state.store.conversation_system(conversation_id).await else {
         return;
@@ -278,6 +279,10 @@ pub async fn auto_forward(state: &AppState, conversation_id: i64, confidence: f6
         && sub_category(c.topic.as_deref()).is_some();
     if !due {
         return;
+    }
+    match state.store.location(c.id).await {
+        Ok((Some(_), Some(_), _)) => {}
+        _ => return,
     }
     let tenants = [c.tenant_code.clone()];
     if let Err(e) = forward(state, &c, &tenants, &Actor::system()).await {
