@@ -292,7 +292,22 @@ pub async fn change(
     expected_version: Option<i64>,
     change: Change,
 ) -> AppResult<ConversationRow> {
+    change_with(state, user, id, expected_version, change, None).await
+}
+
+/// [`change`], with a note for the back office when the change resolves the conversation: the
+/// Klantinteracties registration then gets an internetaak.
+pub async fn change_with(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    expected_version: Option<i64>,
+    change: Change,
+    follow_up: Option<&str>,
+) -> AppResult<ConversationRow> {
     let c = state.store.conversation(id, &user.visible).await?;
+    let resolving = matches!(change, Change::State(ConversationState::Opgelost))
+        && c.state != ConversationState::Opgelost.as_str();
     let prev = c.tenant_code.clone();
     let change = match change {
         Change::Transfer { to, .. } => {
@@ -391,6 +406,9 @@ pub async fn change(
             change: format!("state:{}", s.as_str()),
             previous_tenant: None,
         });
+    }
+    if resolving {
+        crate::klantinteracties::on_resolved(state, &updated, follow_up).await;
     }
     Ok(updated)
 }
