@@ -95,7 +95,11 @@ pub fn router() -> Router<AppState> {
         crate::admin::api_update_template,
         crate::admin::api_keys,
         crate::admin::api_create_key,
-        crate::admin::api_delete_key
+        crate::admin::api_delete_key,
+        crate::klantinteracties::api_get,
+        crate::klantinteracties::api_put,
+        crate::klantinteracties::api_test,
+        crate::klantinteracties::api_records
     ),
     components(schemas(
         Problem,
@@ -122,7 +126,10 @@ pub fn router() -> Router<AppState> {
         crate::open311::doc::Open311ServiceDefinition,
         crate::open311::doc::Open311Created,
         crate::open311::doc::Open311Request,
-        crate::open311::doc::Open311Token
+        crate::open311::doc::Open311Token,
+        crate::klantinteracties::KiSettingsView,
+        crate::klantinteracties::KiSettingsBody,
+        crate::klantinteracties::TestResult
     ))
 )]
 pub struct ApiDoc;

@@ -564,8 +564,9 @@ pub fn api_router() -> Router<AppState> {
         .route("/conversations/{id}/klantinteracties", get(api_records))
 }
 
+#[utoipa::path(get, path = "/api/v1/tenants/{code}/klantinteracties", params(("code" = String, Path)), responses((status = 200, body = KiSettingsView), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[tracing::instrument(skip(state, user), fields(user = user.id))]
-async fn api_get(
+pub async fn api_get(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(code): Path<String>,
@@ -574,8 +575,9 @@ async fn api_get(
     Ok(Json(settings_view(&state, &t.code).await?))
 }
 
+#[utoipa::path(put, path = "/api/v1/tenants/{code}/klantinteracties", params(("code" = String, Path)), request_body = KiSettingsBody, responses((status = 200, body = KiSettingsView), (status = 422, body = crate::error::Problem)))]
 #[tracing::instrument(skip(state, user, b), fields(user = user.id))]
-async fn api_put(
+pub async fn api_put(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(code): Path<String>,
@@ -586,8 +588,9 @@ async fn api_put(
     Ok(Json(settings_view(&state, &t.code).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/tenants/{code}/klantinteracties/test", params(("code" = String, Path)), responses((status = 200, body = TestResult)))]
 #[tracing::instrument(skip(state, user), fields(user = user.id))]
-async fn api_test(
+pub async fn api_test(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(code): Path<String>,
@@ -597,8 +600,9 @@ async fn api_test(
 }
 
 /// The registrations of a conversation with the uuids they got.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/klantinteracties", params(("id" = i64, Path)), responses((status = 200), (status = 404, body = crate::error::Problem)))]
 #[tracing::instrument(skip(state, user), fields(user = user.id))]
-async fn api_records(
+pub async fn api_records(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
