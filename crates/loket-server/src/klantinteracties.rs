@@ -19,7 +19,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use loket_channels::DeliveryError;
-use loket_store::klantinteracties::{KiSettingsRow, KiSettingsUpdate, KiStep};
+use loket_store::klantinteracties::{KiQueue, KiSettingsRow, KiSettingsUpdate, KiStep};
 use loket_store::{ConversationRow, OutboxRow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -246,12 +246,17 @@ pub async fn test_connection(state: &AppState, tenant: &str) -> TestResult {
 
 // ---------------------------------------------------------------- queueing
 
-/// Called when a conversation became resolved: queues its registration when the tenant has
-/// Klantinteracties switched on. Failing to queue is logged, not fatal for the state change.
-pub async fn on_resolved(state: &AppState, c: &ConversationRow, follow_up: Option<&str>) {
-    let enabled = matches!(state.store.ki_settings(&c.tenant_code).await, Ok(Some(s)) if s.enabled);
+/// The registration to queue when a conversation of `tenant` gets resolved, or `None` when the
+/// tenant has Klantinteracties switched off. The store queues it in the transaction that
+/// resolves the conversation.
+pub async fn queue_for(
+    state: &AppState,
+    tenant: &str,
+    follow_up: Option<&str>,
+) -> AppResult<Option<KiQueue>> {
+    let enabled = matches!(state.store.ki_settings(tenant).await?, Some(s) if s.enabled);
     if !enabled {
-        return;
+        return Ok(None);
     }
     let follow_up = follow_up
         .map(str::trim)
@@ -261,17 +266,12 @@ pub async fn on_resolved(state: &AppState, c: &ConversationRow, follow_up: Optio
         Some(f) => format!("Vastleggen in Klantinteracties, doorgezet naar backoffice: {f}"),
         None => "Vastleggen in Klantinteracties".to_string(),
     };
-    let payload = json!({"target": {"kind": CHANNEL}}).to_string();
-    match state
-        .store
-        .ki_enqueue(c.id, &c.tenant_code, &note, follow_up.as_deref(), &payload)
-        .await
-    {
-        Ok(_) => state.outbox_wake.notify_one(),
-        Err(e) => {
-            tracing::warn!(conversation = c.id, error = %e, "queueing the Klantinteracties registration failed")
-        }
-    }
+    Ok(Some(KiQueue {
+        tenant: tenant.to_string(),
+        note,
+        follow_up,
+        payload: json!({"target": {"kind": CHANNEL}}).to_string(),
+    }))
 }
 
 // ---------------------------------------------------------------- delivery

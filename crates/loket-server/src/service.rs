@@ -366,9 +366,21 @@ pub async fn change_with(
         other => other,
     };
     let correction = correction_of(state, &c, &change).await;
+    let ki = if resolving {
+        crate::klantinteracties::queue_for(state, &c.tenant_code, follow_up).await?
+    } else {
+        None
+    };
     let updated = state
         .store
-        .change(id, &user.visible, expected_version, &actor(user), &change)
+        .change_then(
+            id,
+            &user.visible,
+            expected_version,
+            &actor(user),
+            &change,
+            ki.as_ref(),
+        )
         .await?;
     if let Some(mut corr) = correction {
         corr.user_id = Some(user.id);
@@ -407,8 +419,8 @@ pub async fn change_with(
             previous_tenant: None,
         });
     }
-    if resolving {
-        crate::klantinteracties::on_resolved(state, &updated, follow_up).await;
+    if ki.is_some() {
+        state.outbox_wake.notify_one();
     }
     Ok(updated)
 }

@@ -33,6 +33,35 @@ pub struct KiRecordRow {
 
 const RECORD_COLS: &str = "id, message_id, conversation_id, tenant_code, follow_up, step, klantcontact_uuid, betrokkene_uuid, onderwerpobject_uuid, internetaak_uuid, created_at";
 
+/// A registration to queue in the same transaction as the change that resolves a conversation.
+#[derive(Debug, Clone)]
+pub struct KiQueue {
+    pub tenant: String,
+    pub note: String,
+    pub follow_up: Option<String>,
+    pub payload: String,
+}
+
+/// Inserts the note message (its delivery state is what the agent sees, its retry button is the
+/// manual retry), the record and the outbox item of a registration in `$tx`;
+/// evaluates to the note's message id.
+macro_rules! ki_insert {
+    ($tx:ident, $conversation_id:expr, $q:expr, $now:expr) => {{
+        let q: &$crate::klantinteracties::KiQueue = $q;
+        let (cid, now): (i64, i64) = ($conversation_id, $now);
+        let mid: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (conversation_id, direction, channel, author_name, body, delivery_state, created_at)
+             VALUES ($1, 'note', 'klantinteracties', 'Loket', $2, 'wachtrij', $3) RETURNING id")
+            .bind(cid).bind(&q.note).bind(now).fetch_one(&mut *$tx).await?;
+        sqlx::query("INSERT INTO ki_records (message_id, conversation_id, tenant_code, follow_up, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            .bind(mid).bind(cid).bind(&q.tenant).bind(&q.follow_up).bind(now).execute(&mut *$tx).await?;
+        sqlx::query("INSERT INTO outbox (message_id, conversation_id, channel, payload, state, next_attempt_at, created_at) VALUES ($1, $2, 'klantinteracties', $3, 'wachtrij', $4, $4)")
+            .bind(mid).bind(cid).bind(&q.payload).bind(now).execute(&mut *$tx).await?;
+        mid
+    }};
+}
+pub(crate) use ki_insert;
+
 /// What to change in the settings; `token: None` keeps the stored token.
 #[derive(Debug, Clone)]
 pub struct KiSettingsUpdate {
@@ -68,33 +97,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    /// Queues a registration: a note message in the conversation (its delivery state is what the
-    /// agent sees, its retry button is the manual retry), the record and the outbox item, in one
-    /// transaction.
-    pub async fn ki_enqueue(
-        &self,
-        conversation_id: i64,
-        tenant: &str,
-        note: &str,
-        follow_up: Option<&str>,
-        payload: &str,
-    ) -> Result<i64> {
-        let now = now_ms();
-        with_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let mid: i64 = sqlx::query_scalar(
-                "INSERT INTO messages (conversation_id, direction, channel, author_name, body, delivery_state, created_at)
-                 VALUES ($1, 'note', 'klantinteracties', 'Loket', $2, 'wachtrij', $3) RETURNING id")
-                .bind(conversation_id).bind(note).bind(now).fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO ki_records (message_id, conversation_id, tenant_code, follow_up, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
-                .bind(mid).bind(conversation_id).bind(tenant).bind(follow_up).bind(now).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO outbox (message_id, conversation_id, channel, payload, state, next_attempt_at, created_at) VALUES ($1, $2, 'klantinteracties', $3, 'wachtrij', $4, $4)")
-                .bind(mid).bind(conversation_id).bind(payload).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(mid)
-        })
     }
 
     pub async fn ki_record(&self, message_id: i64) -> Result<KiRecordRow> {

@@ -16,6 +16,8 @@ both!(
     first_attempt_fails_still_one_klantcontact,
     partial_failure_continues_without_second_klantcontact,
     follow_up_becomes_internetaak,
+    follow_up_from_the_conversation_page,
+    rejected_token_fails_visibly_then_manual_retry,
     token_never_shown_or_logged,
     tenant_isolation,
 );
@@ -679,4 +681,79 @@ async fn tenant_isolation(app: TestApp) {
             .status(),
         404
     );
+}
+
+async fn follow_up_from_the_conversation_page(app: TestApp) {
+    let (ki, a) = setup(&app, &[]).await;
+    let id = conversation(&app, &a, "GM0344").await;
+    let page = a
+        .get(&format!("/conversations/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"follow_up\""),
+        "the resolve form offers the follow-up field"
+    );
+    let r = a
+        .form(
+            &format!("/conversations/{id}/action"),
+            &[
+                ("action", "state"),
+                ("value", "opgelost"),
+                ("follow_up", "Graag terugbellen"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    registered(&app, &a, id, 15).await;
+    let tasks = ki.created("internetaken");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].body["toelichting"], "Graag terugbellen");
+    assert!(tasks[0].body.get("toegewezenAanActoren").is_none());
+    assert_all_valid(&ki);
+}
+
+async fn rejected_token_fails_visibly_then_manual_retry(app: TestApp) {
+    let (ki, a) = setup(&app, &[]).await;
+    let url = ki_url(&a, &app).await;
+    let put = |token: &'static str| {
+        a.client
+            .put(format!(
+                "{}/api/v1/tenants/GM0344/klantinteracties",
+                app.base
+            ))
+            .header("X-CSRF-Token", &a.csrf)
+            .json(&json!({"enabled": true, "base_url": url, "token": token, "redact_pii": true}))
+            .send()
+    };
+    assert_eq!(put("verkeerd-token").await.unwrap().status(), 200);
+    let id = conversation(&app, &a, "GM0344").await;
+    resolve(&a, id, None).await;
+    // A 401 is not retried: the note shows "mislukt" with the reason.
+    let mid = eventually(15, "registration failed", || {
+        let s = app.state.store.clone();
+        async move {
+            let r = s.ki_records(id).await.ok()?.into_iter().next()?;
+            let m = s.message(r.message_id).await.ok()?;
+            (m.delivery_state.as_deref() == Some("mislukt")).then_some(r.message_id)
+        }
+    })
+    .await;
+    let item = app.state.store.outbox_item(mid).await.unwrap();
+    assert!(item.last_error.unwrap().contains("HTTP 401"));
+    assert_eq!(ki.calls().len(), 0, "the stand-in refused before recording");
+    // The beheerder fixes the token; the agent retries by hand.
+    assert_eq!(put(TOKEN).await.unwrap().status(), 200);
+    let r = a
+        .post(
+            &format!("/api/v1/conversations/{id}/messages/{mid}/retry"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    registered(&app, &a, id, 15).await;
+    assert_eq!(ki.created("klantcontacten").len(), 1);
+    assert_all_valid(&ki);
 }
