@@ -71,6 +71,8 @@ pub fn router() -> Router<AppState> {
             post(template_override),
         )
         .route("/admin/{code}/kanalen", get(keys_page).post(key_create))
+        .route("/admin/{code}/klantinteracties", get(ki_page).post(ki_save))
+        .route("/admin/{code}/klantinteracties/test", post(ki_test))
         .route("/admin/{code}/kanalen/{id}/verwijderen", post(key_delete))
         .route(
             "/admin/{code}/signalen",
@@ -671,6 +673,30 @@ impl L {
             "medewerkers" => ("Medewerkers", "Staff"),
             "standaardantwoorden" => ("Standaardantwoorden", "Answer templates"),
             "kanalen" => ("Kanalen en API-sleutels", "Channels and API keys"),
+            "klantinteracties" => ("Klantinteracties", "Klantinteracties"),
+            "ki_intro" => (
+                "Opgeloste gesprekken worden vastgelegd in de Klantinteracties-API (Open Klant) van de gemeente: een klantcontact met betrokkene, een onderwerpobject dat naar het gesprek wijst en, bij doorzetten naar de backoffice, een interne taak.",
+                "Resolved conversations are recorded in the municipality's Klantinteracties API (Open Klant): a klantcontact with its betrokkene, an onderwerpobject pointing at the conversation and, when handed to the back office, an internetaak.",
+            ),
+            "ki_enabled" => (
+                "Vastleggen in Klantinteracties",
+                "Record in Klantinteracties",
+            ),
+            "ki_base_url" => ("Basis-URL van de API", "API base URL"),
+            "ki_token" => ("Token", "Token"),
+            "ki_token_set" => ("ingesteld", "set"),
+            "ki_token_unset" => ("niet ingesteld", "not set"),
+            "ki_token_help" => (
+                "Wordt versleuteld opgeslagen en nooit getoond. Laat leeg om het huidige token te houden.",
+                "Stored encrypted and never shown. Leave empty to keep the current token.",
+            ),
+            "ki_clear_token" => ("Token verwijderen", "Remove token"),
+            "ki_redact" => ("PII redigeren in inhoud", "Redact personal data in content"),
+            "ki_actor" => (
+                "Actor-UUID voor backoffice-taken (optioneel)",
+                "Actor UUID for back-office tasks (optional)",
+            ),
+            "ki_test" => ("Test verbinding", "Test connection"),
             "sections" => ("Onderdelen", "Sections"),
             "save" => ("Opslaan", "Save"),
             "delete" => ("Verwijderen", "Delete"),
@@ -863,6 +889,10 @@ impl L {
                 "Overdracht aan de regiopool opgeslagen.",
                 "Pool handover saved.",
             ),
+            "ki" => (
+                "Klantinteracties-instellingen opgeslagen.",
+                "Klantinteracties settings saved.",
+            ),
             "terug" => (
                 "De inbox is teruggenomen.",
                 "The inbox has been taken back.",
@@ -935,7 +965,7 @@ impl L {
 
 // ---------------------------------------------------------------- page plumbing
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "huisstijl",
     "openingstijden",
     "servicenormen",
@@ -945,6 +975,7 @@ const SECTIONS: [&str; 9] = [
     "standaardantwoorden",
     "kanalen",
     "signalen",
+    "klantinteracties",
 ];
 
 /// What every admin page shows around its section.
@@ -2904,4 +2935,101 @@ mod tests {
         assert_eq!(minutes_text(510, false), "8 u 30 min");
         assert_eq!(minutes_text(2880, true), "2 d");
     }
+}
+
+// ---------------------------------------------------------------- 9. klantinteracties
+
+#[derive(Template)]
+#[template(path = "admin_ki.html")]
+struct KiPage {
+    t: Tr,
+    nav: Option<Nav>,
+    a: AdminCtx,
+    s: crate::klantinteracties::KiSettingsView,
+    /// The outcome of "test verbinding", right after pressing it.
+    test: Option<crate::klantinteracties::TestResult>,
+}
+
+async fn ki_render(
+    state: &AppState,
+    ctx: Ctx,
+    flash: Flash,
+    test: Option<crate::klantinteracties::TestResult>,
+) -> Response {
+    let a = ctx.admin(state, "klantinteracties", flash);
+    match crate::klantinteracties::settings_view(state, &ctx.tenant.code).await {
+        Ok(s) => page(&KiPage {
+            t: ctx.t,
+            nav: ctx.nav(),
+            a,
+            s,
+            test,
+        }),
+        Err(e) => error_response(e, ctx.t.0),
+    }
+}
+
+async fn ki_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    match enter(&state, &headers, user, &code) {
+        Ok(ctx) => ki_render(&state, ctx, flash, None).await,
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct KiForm {
+    csrf: String,
+    enabled: Option<String>,
+    base_url: String,
+    token: String,
+    clear_token: Option<String>,
+    redact_pii: Option<String>,
+    actor_uuid: String,
+}
+
+async fn ki_save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Form(f): Form<KiForm>,
+) -> Response {
+    let ctx = match enter_post(&state, &headers, user, &code, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let body = crate::klantinteracties::KiSettingsBody {
+        enabled: f.enabled.is_some(),
+        base_url: f.base_url,
+        token: Some(f.token),
+        clear_token: f.clear_token.is_some(),
+        redact_pii: f.redact_pii.is_some(),
+        actor_uuid: Some(f.actor_uuid),
+    };
+    let r = crate::klantinteracties::save_settings(&state, &ctx.tenant.code, body)
+        .await
+        .map(|()| "ki");
+    done(&ctx, "klantinteracties", r)
+}
+
+async fn ki_test(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let ctx = match enter_post(&state, &headers, user, &code, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let result = crate::klantinteracties::test_connection(&state, &ctx.tenant.code).await;
+    ki_render(&state, ctx, Flash::default(), Some(result)).await
 }

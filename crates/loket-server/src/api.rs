@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/search", get(search))
         .route("/tenants", get(tenants))
         .merge(crate::admin::api_router())
+        .merge(crate::klantinteracties::api_router())
 }
 
 #[derive(OpenApi)]
@@ -100,7 +101,11 @@ pub fn router() -> Router<AppState> {
         crate::admin::api_update_template,
         crate::admin::api_keys,
         crate::admin::api_create_key,
-        crate::admin::api_delete_key
+        crate::admin::api_delete_key,
+        crate::klantinteracties::api_get,
+        crate::klantinteracties::api_put,
+        crate::klantinteracties::api_test,
+        crate::klantinteracties::api_records
     ),
     components(schemas(
         Problem,
@@ -128,7 +133,10 @@ pub fn router() -> Router<AppState> {
         crate::open311::doc::Open311ServiceDefinition,
         crate::open311::doc::Open311Created,
         crate::open311::doc::Open311Request,
-        crate::open311::doc::Open311Token
+        crate::open311::doc::Open311Token,
+        crate::klantinteracties::KiSettingsView,
+        crate::klantinteracties::KiSettingsBody,
+        crate::klantinteracties::TestResult
     ))
 )]
 pub struct ApiDoc;
@@ -349,6 +357,9 @@ pub struct StateBody {
     pub state: String,
     /// The version the client saw; a newer version answers 409.
     pub expected_version: Option<i64>,
+    /// With `opgelost`: hand a follow-up to the back office ("doorzetten naar backoffice"); it
+    /// becomes an internetaak in Klantinteracties.
+    pub follow_up: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/state", request_body = StateBody, responses((status = 200), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -361,7 +372,15 @@ async fn set_state(
     let to = ConversationState::parse(&b.state)
         .ok_or_else(|| AppError::Invalid(format!("onbekende status '{}'", b.state)))?;
     Ok(Json(
-        service::change(&state, &user, id, b.expected_version, Change::State(to)).await?,
+        service::change_with(
+            &state,
+            &user,
+            id,
+            b.expected_version,
+            Change::State(to),
+            b.follow_up.as_deref(),
+        )
+        .await?,
     ))
 }
 

@@ -122,6 +122,10 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "templates" => ("Standaardantwoorden", "Answer templates"),
         "insert_template" => ("Invoegen", "Insert"),
         "resolve" => ("Oplossen", "Resolve"),
+        "follow_up" => (
+            "Doorzetten naar backoffice (optioneel, bij oplossen)",
+            "Hand to the back office (optional, on resolve)",
+        ),
         "reopen" => ("Heropenen", "Reopen"),
         "close" => ("Sluiten", "Close"),
         "wait" => ("Wacht op inwoner", "Waiting for resident"),

@@ -7,7 +7,8 @@ use loket_channels::{DeliveryError, Outgoing};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Where an outbox item goes.
+/// Where a reply in the outbox goes. (Klantinteracties registrations are outbox items too, on
+/// channel `klantinteracties`: see [`crate::klantinteracties`].)
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {
@@ -48,6 +49,11 @@ pub async fn run(state: AppState) {
 }
 
 async fn deliver(state: &AppState, item: loket_store::OutboxRow) {
+    if item.channel == crate::klantinteracties::CHANNEL {
+        let result = crate::klantinteracties::deliver(state, &item).await;
+        crate::klantinteracties::finish(state, &item, result).await;
+        return;
+    }
     let mut payload: Payload = match serde_json::from_str(&item.payload) {
         Ok(p) => p,
         Err(e) => {

@@ -292,7 +292,22 @@ pub async fn change(
     expected_version: Option<i64>,
     change: Change,
 ) -> AppResult<ConversationRow> {
+    change_with(state, user, id, expected_version, change, None).await
+}
+
+/// [`change`], with a note for the back office when the change resolves the conversation: the
+/// Klantinteracties registration then gets an internetaak.
+pub async fn change_with(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    expected_version: Option<i64>,
+    change: Change,
+    follow_up: Option<&str>,
+) -> AppResult<ConversationRow> {
     let c = state.store.conversation(id, &user.visible).await?;
+    let resolving = matches!(change, Change::State(ConversationState::Opgelost))
+        && c.state != ConversationState::Opgelost.as_str();
     let prev = c.tenant_code.clone();
     let change = match change {
         Change::Transfer { to, .. } => {
@@ -351,9 +366,21 @@ pub async fn change(
         other => other,
     };
     let correction = correction_of(state, &c, &change).await;
+    let ki = if resolving {
+        crate::klantinteracties::queue_for(state, &c.tenant_code, follow_up).await?
+    } else {
+        None
+    };
     let updated = state
         .store
-        .change(id, &user.visible, expected_version, &actor(user), &change)
+        .change_then(
+            id,
+            &user.visible,
+            expected_version,
+            &actor(user),
+            &change,
+            ki.as_ref(),
+        )
         .await?;
     if let Some(mut corr) = correction {
         corr.user_id = Some(user.id);
@@ -391,6 +418,9 @@ pub async fn change(
             change: format!("state:{}", s.as_str()),
             previous_tenant: None,
         });
+    }
+    if ki.is_some() {
+        state.outbox_wake.notify_one();
     }
     Ok(updated)
 }

@@ -62,6 +62,10 @@ pub struct Inner {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key for HMAC-derived tokens; random per process when not configured.
     pub secret: Vec<u8>,
+    /// Seals tenant credentials for outside systems (Klantinteracties tokens).
+    pub sealer: crate::secrets::SecretBox,
+    /// HTTP client for outside APIs (Klantinteracties).
+    pub http: reqwest::Client,
 }
 
 impl std::ops::Deref for AppState {
@@ -85,6 +89,13 @@ impl AppState {
         } else {
             config.secret_key.0.as_bytes().to_vec()
         };
+        let sealer =
+            crate::secrets::SecretBox::for_config(&config.secret_key.0, &config.database_url)?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("Loket/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
         let hub = Hub::new();
         let state = AppState {
             inner: Arc::new(Inner {
@@ -99,6 +110,8 @@ impl AppState {
                 outbox_wake: tokio::sync::Notify::new(),
                 metrics,
                 secret,
+                sealer,
+                http,
             }),
         };
         state.reload_tenants().await?;

@@ -958,6 +958,9 @@ struct ActionForm {
     #[serde(default)]
     value: String,
     version: Option<i64>,
+    /// With "resolve": a note for the back office (becomes an internetaak in Klantinteracties).
+    #[serde(default)]
+    follow_up: String,
 }
 
 async fn action(
@@ -1053,7 +1056,8 @@ async fn action(
         }
     };
     let transferred = matches!(change, Change::Transfer { .. });
-    match service::change(&state, &user, id, f.version, change).await {
+    let follow_up = Some(f.follow_up.trim()).filter(|s| !s.is_empty());
+    match service::change_with(&state, &user, id, f.version, change, follow_up).await {
         Ok(c) if transferred && !user.can_see(&c.tenant_code) => {
             Redirect::to("/inbox").into_response()
         }

@@ -417,6 +417,21 @@ impl Store {
         actor: &Actor,
         change: &Change,
     ) -> Result<ConversationRow> {
+        self.change_then(id, tenants, expected_version, actor, change, None)
+            .await
+    }
+
+    /// [`Store::change`]; when it resolves the conversation (from another state), `ki` is queued
+    /// in the same transaction, so a resolution is never left without its registration.
+    pub async fn change_then(
+        &self,
+        id: i64,
+        tenants: &[String],
+        expected_version: Option<i64>,
+        actor: &Actor,
+        change: &Change,
+        ki: Option<&crate::klantinteracties::KiQueue>,
+    ) -> Result<ConversationRow> {
         if tenants.is_empty() {
             return Err(StoreError::NotFound);
         }
@@ -492,6 +507,12 @@ impl Store {
             }
             // The history is written under the tenant the conversation had before the change.
             event!(tx, id, &c.tenant_code, actor, kind, detail, now);
+            if let Some(q) = ki
+                && matches!(change, Change::State(ConversationState::Opgelost))
+                && c.state != ConversationState::Opgelost.as_str()
+            {
+                crate::klantinteracties::ki_insert!(tx, id, q, now);
+            }
             let updated: ConversationRow = sqlx::query_as("SELECT * FROM conversations WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
             tx.commit().await?;
             Ok(updated)

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod conversations;
+pub mod klantinteracties;
 mod model;
 pub mod open311;
 pub mod outbox;

@@ -7,6 +7,7 @@ mod auth;
 mod conversations;
 mod inbound;
 mod isolation;
+mod klantinteracties;
 mod nodes;
 mod open311;
 mod outbox;
