@@ -171,6 +171,13 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Demo(_) | Command::Serve(_)) {
+        // The text engine trains its models (about 2 s) on first use; start now, beside the
+        // migrations and seeding, so the first message does not wait for all of it.
+        std::thread::spawn(|| {
+            loket_text::engine();
+        });
+    }
     match cli.command {
         Command::Demo(a) => demo(a).await,
         Command::Serve(a) => {
