@@ -13,7 +13,6 @@
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiJson, AppError, AppResult};
-use crate::hub::HubEvent;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -501,7 +500,7 @@ pub fn internetaak_body(
     body
 }
 
-/// Records the outcome of a delivery attempt like the reply outbox does.
+/// Records the outcome of a delivery attempt with the outbox's shared bookkeeping.
 pub async fn finish(state: &AppState, item: &OutboxRow, result: Result<(), DeliveryError>) {
     let tenant = state
         .store
@@ -509,47 +508,14 @@ pub async fn finish(state: &AppState, item: &OutboxRow, result: Result<(), Deliv
         .await
         .map(|c| c.tenant_code)
         .unwrap_or_default();
-    let label = match result {
-        Ok(()) => {
-            if let Err(e) = state
-                .store
-                .outbox_delivered(item.id, item.message_id, true)
-                .await
-            {
-                tracing::warn!(error = %e, "recording delivery failed");
-                return;
-            }
-            metrics::counter!("loket_klantinteracties_registered_total").increment(1);
-            "afgeleverd"
-        }
+    match &result {
+        Ok(()) => metrics::counter!("loket_klantinteracties_registered_total").increment(1),
         Err(e) => {
-            let attempts = if e.retryable {
-                item.attempts
-            } else {
-                loket_store::outbox::MAX_ATTEMPTS
-            };
-            tracing::info!(outbox = item.id, attempt = item.attempts + 1, error = %e.message, "Klantinteracties registration failed");
+            tracing::info!(outbox = item.id, error = %e.message, "Klantinteracties registration failed");
             metrics::counter!("loket_klantinteracties_failures_total").increment(1);
-            match state
-                .store
-                .outbox_failed(item.id, item.message_id, attempts, &e.message)
-                .await
-            {
-                Ok(true) => "mislukt",
-                Ok(false) => "wachtrij",
-                Err(err) => {
-                    tracing::warn!(error = %err, "recording failure failed");
-                    return;
-                }
-            }
         }
-    };
-    state.hub.publish(HubEvent::Delivery {
-        tenant,
-        conversation_id: item.conversation_id,
-        message_id: item.message_id,
-        state: label.into(),
-    });
+    }
+    crate::outbox::record(state, item, tenant, result.map(|()| true)).await;
 }
 
 // ---------------------------------------------------------------- JSON API

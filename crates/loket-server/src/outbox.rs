@@ -101,6 +101,17 @@ async fn deliver(state: &AppState, item: loket_store::OutboxRow) {
             }
         }
     };
+    record(state, &item, tenant, result).await;
+}
+
+/// Records the outcome of a delivery attempt (delivered, retry later, or failed for good) and
+/// tells the tenant's agents; shared by every kind of outbox item.
+pub(crate) async fn record(
+    state: &AppState,
+    item: &loket_store::OutboxRow,
+    tenant: String,
+    result: Result<bool, DeliveryError>,
+) {
     let state_label = match result {
         Ok(delivered) => {
             if let Err(e) = state
@@ -120,7 +131,7 @@ async fn deliver(state: &AppState, item: loket_store::OutboxRow) {
             } else {
                 loket_store::outbox::MAX_ATTEMPTS
             };
-            tracing::info!(outbox = item.id, attempt = item.attempts + 1, error = %e.message, "delivery failed");
+            tracing::info!(outbox = item.id, channel = %item.channel, attempt = item.attempts + 1, error = %e.message, "delivery failed");
             metrics::counter!("loket_outbox_failures_total").increment(1);
             match state
                 .store
