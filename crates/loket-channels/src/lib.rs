@@ -2,8 +2,16 @@
 //! [`Inbound`]; outbound adapters deliver an [`Outgoing`] and report a [`DeliveryError`] that the
 //! outbox turns into a retry.
 
+pub mod adapter;
+pub mod email;
+pub mod mastodon;
+pub mod meta;
 pub mod signalen;
+#[cfg(feature = "standin")]
+pub mod standin;
 pub mod webhook;
+
+pub use adapter::{Adapter, ChannelKind};
 
 use serde::{Deserialize, Serialize};
 

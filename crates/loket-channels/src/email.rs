@@ -1,0 +1,28 @@
+//! Email channel adapter (being built; see issue 4).
+
+use crate::DeliveryError;
+use crate::adapter::{AccountConfig, Adapter, ChannelError, ChannelKind, Field, Reply, Sent};
+use async_trait::async_trait;
+
+pub const FIELDS: &[Field] = &[];
+
+pub struct EmailAdapter {}
+
+impl EmailAdapter {
+    pub fn new(_config: &AccountConfig) -> Result<Self, ChannelError> {
+        Ok(Self {})
+    }
+}
+
+#[async_trait]
+impl Adapter for EmailAdapter {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+    async fn test_connection(&self) -> Result<String, ChannelError> {
+        Err(ChannelError::unsupported("nog niet beschikbaar"))
+    }
+    async fn send(&self, _reply: &Reply) -> Result<Sent, DeliveryError> {
+        Err(DeliveryError::fatal("nog niet beschikbaar"))
+    }
+}

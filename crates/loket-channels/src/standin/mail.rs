@@ -1,0 +1,1 @@
+//! Stand-in for mail (being built; see issue 4).

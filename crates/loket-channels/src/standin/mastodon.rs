@@ -1,0 +1,1 @@
+//! Stand-in for mastodon (being built; see issue 4).

@@ -1,0 +1,1 @@
+//! Stand-in for meta (being built; see issue 4).
