@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
             post(template_override),
         )
         .route("/admin/{code}/kanalen", get(keys_page).post(key_create))
+        .merge(crate::channel_admin::router())
         .route("/admin/{code}/klantinteracties", get(ki_page).post(ki_save))
         .route("/admin/{code}/klantinteracties/test", post(ki_test))
         .route("/admin/{code}/kanalen/{id}/verwijderen", post(key_delete))
@@ -889,6 +890,7 @@ impl L {
                 "Overdracht aan de regiopool opgeslagen.",
                 "Pool handover saved.",
             ),
+            "kanaal" => ("Kanaal opgeslagen.", "Channel saved."),
             "ki" => (
                 "Klantinteracties-instellingen opgeslagen.",
                 "Klantinteracties settings saved.",
@@ -1002,20 +1004,20 @@ impl AdminCtx {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Flash {
-    ok: Option<String>,
-    fout: Option<String>,
+pub(crate) struct Flash {
+    pub ok: Option<String>,
+    pub fout: Option<String>,
 }
 
 /// A logged-in administrator on one tenant's pages.
-struct Ctx {
-    user: CurrentUser,
-    tenant: Tenant,
-    t: Tr,
+pub(crate) struct Ctx {
+    pub user: CurrentUser,
+    pub tenant: Tenant,
+    pub t: Tr,
 }
 
 impl Ctx {
-    fn admin(&self, state: &AppState, section: &'static str, flash: Flash) -> AdminCtx {
+    pub(crate) fn admin(&self, state: &AppState, section: &'static str, flash: Flash) -> AdminCtx {
         let l = L(self.t.0);
         let mut others: Vec<(String, String)> = self
             .user
@@ -1043,21 +1045,21 @@ impl Ctx {
         }
     }
 
-    fn nav(&self) -> Option<Nav> {
+    pub(crate) fn nav(&self) -> Option<Nav> {
         let mut n = Nav::of(&self.user, "admin");
         n.admin_tenant = Some(self.tenant.code.clone());
         Some(n)
     }
 }
 
-fn error_response(e: AppError, lang: Lang) -> Response {
+pub(crate) fn error_response(e: AppError, lang: Lang) -> Response {
     match e {
         AppError::Unauthorized => Redirect::to("/login").into_response(),
         e => ui::error_page(e.status(), &e.to_string(), &lang),
     }
 }
 
-fn enter(
+pub(crate) fn enter(
     state: &AppState,
     headers: &HeaderMap,
     user: Result<CurrentUser, AppError>,
@@ -1070,7 +1072,7 @@ fn enter(
 }
 
 /// `enter` for a form post: also checks the form's CSRF token.
-fn enter_post(
+pub(crate) fn enter_post(
     state: &AppState,
     headers: &HeaderMap,
     user: Result<CurrentUser, AppError>,
@@ -1085,7 +1087,7 @@ fn enter_post(
 }
 
 /// After a form post: back to the section with `?ok=` or `?fout=`; access errors get a page.
-fn done(ctx: &Ctx, section: &str, r: AppResult<&'static str>) -> Response {
+pub(crate) fn done(ctx: &Ctx, section: &str, r: AppResult<&'static str>) -> Response {
     let base = format!("/admin/{}/{section}", ctx.tenant.code);
     match r {
         Ok(ok) => Redirect::to(&format!("{base}?ok={ok}")).into_response(),
@@ -2279,6 +2281,8 @@ struct KeysPage {
     nav: Option<Nav>,
     a: AdminCtx,
     keys: Vec<KeyLine>,
+    /// Resident channel accounts with their health.
+    accounts: Vec<crate::channel_admin::AccountLine>,
 }
 
 async fn keys_page(
@@ -2306,11 +2310,16 @@ async fn keys_page(
             .collect(),
         Err(e) => return error_response(e.into(), ctx.t.0),
     };
+    let accounts = match crate::channel_admin::lines(&state, &ctx.tenant.code).await {
+        Ok(a) => a,
+        Err(e) => return error_response(e, ctx.t.0),
+    };
     page(&KeysPage {
         t: ctx.t,
         nav: ctx.nav(),
         a: ctx.admin(&state, "kanalen", flash),
         keys,
+        accounts,
     })
 }
 

@@ -235,6 +235,7 @@ async fn inbound(
             api_key_id: Some(key.id),
             widget_token: None,
             open311: None,
+            channel_info: None,
         },
     )
     .await?;

@@ -28,6 +28,9 @@ pub enum AppError {
     TooManyRequests(u64),
     #[error("het verzoek is te groot")]
     TooLarge,
+    /// A webhook call whose signature does not match the shared secret.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("interne fout")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -58,7 +61,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) | AppError::UnknownTenant(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -82,6 +85,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::TooManyRequests(_) => "too-many-requests",
             AppError::TooLarge => "payload-too-large",
+            AppError::BadSignature(_) => "bad-signature",
             AppError::Unexpected(_) => "internal",
         }
     }
@@ -98,6 +102,7 @@ impl AppError {
             AppError::Conflict(_) => "Conflict",
             AppError::TooManyRequests(_) => "Te veel verzoeken",
             AppError::TooLarge => "Te groot",
+            AppError::BadSignature(_) => "Ongeldige handtekening",
             AppError::Unexpected(_) => "Interne fout",
         }
     }

@@ -151,6 +151,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "delivery_verzonden" => ("verzonden", "sent"),
         "delivery_afgeleverd" => ("afgeleverd", "delivered"),
         "delivery_mislukt" => ("mislukt", "failed"),
+        "delivery_gelezen" => ("gelezen", "read"),
         "retry" => ("Opnieuw proberen", "Retry"),
         "save" => ("Opslaan", "Save"),
         "team_label" => ("Team", "Team"),

@@ -26,6 +26,8 @@ pub struct InboundRequest {
     pub widget_token: Option<String>,
     /// An Open311 service request: a conversation of its own, on the topic the client chose.
     pub open311: Option<loket_store::NewOpen311>,
+    /// Came in on a configured channel account (e-mail, Mastodon, Meta).
+    pub channel_info: Option<loket_store::NewChannelInfo>,
 }
 
 /// Checks what any channel hands in; returns a Dutch reason on failure.
@@ -184,6 +186,7 @@ pub async fn accept(state: &AppState, req: InboundRequest) -> AppResult<Ingested
         ),
         events,
         open311: req.open311.clone(),
+        channel_info: req.channel_info.clone(),
         analysis: Some(
             serde_json::json!({
                 "gemeente": analysis.gemeente,

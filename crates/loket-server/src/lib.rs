@@ -8,6 +8,8 @@ pub mod admin;
 pub mod api;
 pub mod assign;
 pub mod auth;
+pub mod channel_admin;
+pub mod channels;
 pub mod config;
 pub mod error;
 pub mod hub;
@@ -75,6 +77,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/open311/v2", open311::router().layer(open311_cors))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/docs", get(api_docs))
+        .route(
+            "/kanalen/{key}/webhook",
+            get(channels::webhook).post(channels::webhook),
+        )
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
@@ -164,6 +170,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let outbox = tokio::spawn(outbox::run(state.clone()));
+    channels::start_all(&state).await;
     let refresher = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -177,12 +184,13 @@ pub async fn serve(
             }
         })
     };
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     outbox.abort();
     refresher.abort();
+    state.channels.stop_all();
     Ok(result?)
 }
 

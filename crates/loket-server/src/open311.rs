@@ -882,6 +882,7 @@ async fn create_request(
                 zipcode: None,
                 media_url: media_url.map(String::from),
             }),
+            channel_info: None,
         },
     )
     .await

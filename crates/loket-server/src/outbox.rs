@@ -22,6 +22,11 @@ pub enum Target {
         endpoint: String,
         signal: serde_json::Value,
     },
+    /// A resident channel account (e-mail, Mastodon, Meta): the adapter sends the reply.
+    Channel {
+        account_id: i64,
+        reply: loket_channels::adapter::Reply,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +104,16 @@ async fn deliver(state: &AppState, item: loket_store::OutboxRow) {
                 }
                 Err(e) => Err(e),
             }
+        }
+        Target::Channel { account_id, reply } => {
+            crate::channels::deliver(
+                state,
+                *account_id,
+                reply.clone(),
+                &payload.message.recipient,
+                item.message_id,
+            )
+            .await
         }
     };
     record(state, &item, tenant, result).await;

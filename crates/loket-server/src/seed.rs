@@ -302,6 +302,7 @@ pub async fn simulate(
             api_key_id: None,
             widget_token: Some(token),
             open311: None,
+            channel_info: None,
         },
     )
     .await

@@ -161,6 +161,8 @@ pub struct ConversationView {
     pub labels: Vec<String>,
     pub earlier: Vec<ConversationRow>,
     pub identities: Vec<loket_store::IdentityRow>,
+    /// Files that came with the resident's messages (e-mail attachments, WhatsApp images).
+    pub attachments: Vec<loket_store::AttachmentRow>,
 }
 
 pub async fn conversation(
@@ -185,6 +187,7 @@ pub async fn conversation(
             .await?,
         identities,
         contact_name,
+        attachments: state.store.attachments(id).await?,
         conversation: c,
     })
 }
@@ -213,12 +216,24 @@ pub async fn reply(
     } else {
         format!("{body}\n\n{}", tenant.settings.signature.trim())
     };
+    let mut stored = text.clone();
     let outbox_payload = if note {
         None
     } else {
-        let target = match c.api_key_id {
-            Some(k) => Target::Webhook { api_key_id: k },
-            None => Target::Webchat,
+        let target = match (c.channel_account_id, c.api_key_id) {
+            (Some(account_id), _) => Target::Channel {
+                account_id,
+                reply: crate::channels::reply_for(
+                    state,
+                    &c,
+                    account_id,
+                    &text,
+                    &tenant.display_name,
+                )
+                .await?,
+            },
+            (None, Some(k)) => Target::Webhook { api_key_id: k },
+            (None, None) => Target::Webchat,
         };
         let identity = state
             .store
@@ -242,6 +257,20 @@ pub async fn reply(
             agent: public_author(state, &user.first_name, &tenant.code),
             sent_at_ms: loket_store::now_ms(),
         };
+        if let Target::Channel {
+            reply:
+                loket_channels::adapter::Reply {
+                    template: Some(t), ..
+                },
+            ..
+        } = &target
+        {
+            // The agent's words cannot go out; the thread must show what the resident got.
+            stored = format!(
+                "[Sjabloonbericht ‘{}’ verstuurd: het 24-uursvenster van WhatsApp was verlopen. Niet verstuurde tekst:]\n{text}",
+                t.name
+            );
+        }
         Some(
             serde_json::to_string(&Payload {
                 target,
@@ -251,7 +280,7 @@ pub async fn reply(
         )
     };
     let out = NewOutgoing {
-        body: text,
+        body: stored,
         note,
         sent_as_tenant: tenant.code.clone(),
         outbox_payload,

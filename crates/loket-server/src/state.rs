@@ -66,6 +66,8 @@ pub struct Inner {
     pub sealer: crate::secrets::SecretBox,
     /// HTTP client for outside APIs (Klantinteracties).
     pub http: reqwest::Client,
+    /// Resident channel accounts: pull runners and built adapters.
+    pub channels: crate::channels::Runtime,
 }
 
 impl std::ops::Deref for AppState {
@@ -112,6 +114,7 @@ impl AppState {
                 secret,
                 sealer,
                 http,
+                channels: Default::default(),
             }),
         };
         state.reload_tenants().await?;

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/list", get(inbox_list))
         .route("/conversations/{id}", get(conversation_page))
         .route("/conversations/{id}/thread", get(thread_partial))
+        .route("/bijlagen/{id}", get(attachment))
         .route("/conversations/{id}/reply", post(reply))
         .route("/conversations/{id}/action", post(action))
         .route("/search", get(search_page))
@@ -584,6 +585,8 @@ pub struct MessageView {
     pub when: String,
     pub delivery: String,
     pub failed: bool,
+    /// (attachment id, file name, size or platform note) of the files that came with it.
+    pub attachments: Vec<(i64, String, String)>,
 }
 
 pub struct EventView {
@@ -630,6 +633,8 @@ struct ConversationPage {
     language: String,
     sentiment: String,
     signalen: SignalenCard,
+    /// The platform's customer-service window has closed (WhatsApp, Messenger, Instagram).
+    window_notice: Option<String>,
 }
 
 /// The Signalen card: hidden unless the topic is a report with a Signalen category.
@@ -671,7 +676,11 @@ struct ConversationQuery {
     fout: Option<String>,
 }
 
-fn message_views(state: &AppState, messages: &[loket_store::MessageRow]) -> Vec<MessageView> {
+fn message_views(
+    state: &AppState,
+    messages: &[loket_store::MessageRow],
+    attachments: &[loket_store::AttachmentRow],
+) -> Vec<MessageView> {
     messages
         .iter()
         .map(|m| {
@@ -684,6 +693,18 @@ fn message_views(state: &AppState, messages: &[loket_store::MessageRow]) -> Vec<
                 when: when(m.created_at),
                 delivery: m.delivery_state.clone().unwrap_or_default(),
                 failed: m.delivery_state.as_deref() == Some("mislukt"),
+                attachments: attachments
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| {
+                        let size = if a.size > 0 {
+                            format!("{} kB", (a.size + 1023) / 1024)
+                        } else {
+                            "op het platform".into()
+                        };
+                        (a.id, a.filename.clone(), size)
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -842,7 +863,7 @@ async fn conversation_view(
             .iter()
             .map(|i| format!("{} ({})", i.display_name, i.channel))
             .collect(),
-        messages: message_views(state, &v.messages),
+        messages: message_views(state, &v.messages, &v.attachments),
         events: v
             .events
             .iter()
@@ -884,6 +905,7 @@ async fn conversation_view(
         topics,
         topic_label,
         candidates,
+        window_notice: crate::channels::window_notice(state, &c).await,
         language: analysis["language"]
             .as_str()
             .unwrap_or_default()
@@ -909,11 +931,52 @@ async fn thread_partial(
     match service::conversation(&state, &user, id).await {
         Ok(v) => page(&ThreadPartial {
             t: tr(&headers, &user),
-            messages: message_views(&state, &v.messages),
+            messages: message_views(&state, &v.messages, &v.attachments),
             csrf: user.csrf.clone(),
             conversation_id: id,
         }),
         Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /bijlagen/{id}`: an attachment's bytes, for an agent who may see its conversation.
+/// Always a download (never rendered inline), so a hostile HTML or SVG file cannot run here.
+async fn attachment(
+    State(state): State<AppState>,
+    user: Result<CurrentUser, AppError>,
+    Path(id): Path<i64>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    match state.store.attachment_data(id, &user.visible).await {
+        Ok((a, Some(data))) => {
+            let name: String = a
+                .filename
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                data,
+            )
+                .into_response()
+        }
+        Ok((_, None)) => AppError::NotFound.into_response(),
+        Err(e) => AppError::from(e).into_response(),
     }
 }
 

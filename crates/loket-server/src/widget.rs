@@ -177,6 +177,7 @@ pub async fn post_message(
             api_key_id: None,
             widget_token: Some(token.clone()),
             open311: None,
+            channel_info: None,
         },
     )
     .await?;

@@ -155,9 +155,14 @@ impl Store {
                     (identity_id, contact_id)
                 }
             };
+            let thread = m.channel_info.as_ref().and_then(|c| c.thread_conversation);
             let existing: Option<ConversationRow> = match &m.widget_token {
                 // An Open311 service request is a report of its own, never a follow-up.
                 _ if m.open311.is_some() => None,
+                // The channel's thread references (e-mail In-Reply-To) name the conversation.
+                // Only the resident's own conversation: a forged subject token cannot join another's.
+                _ if thread.is_some() => sqlx::query_as("SELECT * FROM conversations WHERE id = $1 AND origin_tenant_code = $2 AND identity_id = $3")
+                    .bind(thread).bind(&m.tenant_code).bind(identity_id).fetch_optional(&mut *tx).await?,
                 Some(token) => sqlx::query_as("SELECT * FROM conversations WHERE widget_token = $1").bind(token).fetch_optional(&mut *tx).await?,
                 None => sqlx::query_as(
                     "SELECT * FROM conversations WHERE identity_id = $1 AND origin_tenant_code = $2 AND state <> 'gesloten' ORDER BY id DESC LIMIT 1")
@@ -182,11 +187,12 @@ impl Store {
                     let subject: String = m.text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO conversations (tenant_code, origin_tenant_code, channel, contact_id, identity_id, api_key_id, subject, state, priority,
-                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis)
-                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14) RETURNING id")
+                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis, channel_account_id)
+                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15) RETURNING id")
                         .bind(&m.tenant_code).bind(&m.channel).bind(contact_id).bind(identity_id).bind(m.api_key_id).bind(&subject)
                         .bind(&m.priority).bind(&m.topic).bind(&m.language).bind(&m.widget_token).bind(now)
                         .bind(m.first_response_due).bind(m.resolution_due).bind(&m.analysis)
+                        .bind(m.channel_info.as_ref().map(|c| c.account_id))
                         .fetch_one(&mut *tx).await?;
                     event!(tx, id, &m.tenant_code, actor, "aangemaakt", format!("Nieuw gesprek via {}", m.channel), now);
                     index_doc!(tx, &m.tenant_code, Some(id), Some(contact_id), "contact", contact_id, &m.author_name);
@@ -194,10 +200,16 @@ impl Store {
                 }
             };
             let message_id: i64 = sqlx::query_scalar(
-                "INSERT INTO messages (conversation_id, direction, channel, external_id, author_name, body, created_at)
-                 VALUES ($1, 'in', $2, $3, $4, $5, $6) RETURNING id")
+                "INSERT INTO messages (conversation_id, direction, channel, external_id, author_name, body, created_at, reply_context)
+                 VALUES ($1, 'in', $2, $3, $4, $5, $6, $7) RETURNING id")
                 .bind(conversation_id).bind(&m.channel).bind(&m.external_id).bind(&m.author_name).bind(&m.text).bind(m.sent_at.clamp(now - 366 * 86_400_000, now))
+                .bind(m.channel_info.as_ref().and_then(|c| c.reply_context.as_deref()))
                 .fetch_one(&mut *tx).await?;
+            for a in m.channel_info.iter().flat_map(|c| &c.attachments) {
+                sqlx::query("INSERT INTO attachments (message_id, filename, content_type, size, data, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(message_id).bind(&a.filename).bind(&a.content_type).bind(a.data.as_ref().map_or(0, |d| d.len() as i64))
+                    .bind(&a.data).bind(&a.reference).bind(now).execute(&mut *tx).await?;
+            }
             for (kind, detail) in &m.events {
                 event!(tx, conversation_id, &tenant, actor, kind.as_str(), detail.as_str(), now);
             }

@@ -5,6 +5,7 @@
 //! See `docs/adr/0001-one-store-two-databases.md`.
 
 pub mod admin;
+pub mod channels;
 pub mod conversations;
 pub mod klantinteracties;
 mod model;
@@ -14,6 +15,9 @@ mod search;
 mod tenants;
 mod users;
 
+pub use channels::{
+    AttachmentRow, ChannelAccountRow, ChannelAccountUpdate, NewAttachment, NewChannelInfo,
+};
 pub use model::*;
 pub use search::search_tokens;
 

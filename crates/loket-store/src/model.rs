@@ -90,6 +90,8 @@ pub struct ConversationRow {
     pub resolved_at: Option<i64>,
     /// JSON of what the text engine found when the conversation started.
     pub analysis: Option<String>,
+    /// The channel account replies leave through (e-mail, Mastodon, Meta).
+    pub channel_account_id: Option<i64>,
 }
 
 /// A line in the inbox: the conversation plus what the list shows of it.
@@ -206,6 +208,8 @@ pub struct NewInbound {
     /// An Open311 service request: always starts its own conversation, recorded with it in the
     /// same transaction.
     pub open311: Option<NewOpen311>,
+    /// Came in on a configured channel account (e-mail, Mastodon, Meta).
+    pub channel_info: Option<crate::NewChannelInfo>,
 }
 
 /// What an Open311 client posted, as stored next to the conversation it started.

@@ -41,7 +41,9 @@ impl Store {
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("UPDATE outbox SET state = 'klaar', attempts = attempts + 1, last_error = NULL WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE messages SET delivery_state = $1 WHERE id = $2").bind(state).bind(message_id).execute(&mut *tx).await?;
+            // A status callback may have moved the message further already (afgeleverd, gelezen).
+            sqlx::query("UPDATE messages SET delivery_state = $1 WHERE id = $2 AND (delivery_state IS NULL OR delivery_state IN ('wachtrij', 'verzonden', 'mislukt'))")
+                .bind(state).bind(message_id).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -69,6 +69,7 @@ fn inbound(tenant: &str, ext: &str, author: &str, text: &str) -> NewInbound {
         events: vec![],
         analysis: None,
         open311: None,
+        channel_info: None,
     }
 }
 
