@@ -430,7 +430,8 @@ pub async fn reply_for(
 ) -> AppResult<Reply> {
     let row = state.store.channel_account(account_id).await?;
     let kind = kind_of(&row).map_err(|e| AppError::Invalid(e.message))?;
-    let template = match window(state, &row, kind, conversation.last_inbound_at) {
+    let last_in = last_inbound(state, conversation).await?;
+    let template = match window(state, &row, kind, last_in) {
         Window::Open => None,
         Window::Template(t) => Some(t),
         Window::Closed(msg) => return Err(AppError::Invalid(msg)),
@@ -460,6 +461,17 @@ pub async fn reply_for(
         idempotency_key: String::new(),
         template,
     })
+}
+
+async fn last_inbound(
+    state: &AppState,
+    conversation: &loket_store::ConversationRow,
+) -> AppResult<i64> {
+    Ok(state
+        .store
+        .last_inbound_message_at(conversation.id)
+        .await?
+        .unwrap_or(conversation.last_inbound_at))
 }
 
 enum Window {
@@ -502,7 +514,8 @@ pub async fn window_notice(
         .await
         .ok()?;
     let kind = kind_of(&row).ok()?;
-    match window(state, &row, kind, conversation.last_inbound_at) {
+    let last_in = last_inbound(state, conversation).await.ok()?;
+    match window(state, &row, kind, last_in) {
         Window::Open => None,
         Window::Template(t) => Some(format!(
             "Het 24-uursvenster van WhatsApp is verlopen: uw tekst wordt niet verstuurd, de inwoner krijgt het goedgekeurde sjabloon ‘{}’.",

@@ -250,6 +250,14 @@ impl Store {
         })
     }
 
+    /// When the resident sent their latest message (the platform's time, not our intake time):
+    /// the start of a platform's customer-service window.
+    pub async fn last_inbound_message_at(&self, conversation_id: i64) -> Result<Option<i64>> {
+        with_pool!(self, p => Ok(sqlx::query_scalar(
+            "SELECT MAX(created_at) FROM messages WHERE conversation_id = $1 AND direction = 'in'")
+            .bind(conversation_id).fetch_one(p).await?))
+    }
+
     /// The reply context of the resident's latest message in a conversation.
     pub async fn latest_reply_context(&self, conversation_id: i64) -> Result<Option<String>> {
         with_pool!(self, p => Ok(sqlx::query_scalar(

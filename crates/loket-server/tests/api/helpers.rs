@@ -12,7 +12,8 @@ pub struct TestApp {
     pub base: String,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _db: TestDb,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    db: Option<TestDb>,
 }
 
 impl Drop for TestApp {
@@ -27,6 +28,10 @@ impl Drop for TestApp {
 /// that backend is not enabled (PostgreSQL without `LOKET_TEST_POSTGRES`).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let db = fresh(backend).await?;
+    Some(start(db, true).await)
+}
+
+async fn start(db: TestDb, seed: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cfg = loket_server::Config {
@@ -35,20 +40,48 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         ..Default::default()
     };
     let state = loket_server::build(cfg, None).await.unwrap();
-    loket_server::seed::tenants(&state.store).await.unwrap();
-    loket_server::seed::templates(&state.store).await.unwrap();
-    state.reload_tenants().await.unwrap();
+    if seed {
+        loket_server::seed::tenants(&state.store).await.unwrap();
+        loket_server::seed::templates(&state.store).await.unwrap();
+        state.reload_tenants().await.unwrap();
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loket_server::serve(listener, state.clone(), async move {
+    let server = tokio::spawn(loket_server::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
-    Some(TestApp {
+    TestApp {
         addr,
         base: format!("http://{addr}"),
         state,
         shutdown: Some(tx),
-        _db: db,
-    })
+        server: Some(server),
+        db: Some(db),
+    }
+}
+
+impl TestApp {
+    /// Stops this server (its port refuses connections from then on) and starts a new one on
+    /// the same database: a restart in the middle of whatever the test is doing.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        start(self.db.take().expect("database"), false).await
+    }
+
+    /// Stops the server and its workers, keeping the database.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut h) = self.server.take() {
+            if tokio::time::timeout(Duration::from_secs(10), &mut h)
+                .await
+                .is_err()
+            {
+                h.abort();
+            }
+        }
+        self.state.channels.stop_all();
+    }
 }
 
 pub const PASSWORD: &str = "een-lang-wachtwoord-123";
@@ -297,3 +330,33 @@ macro_rules! both {
         mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(app) = $crate::helpers::spawn_app(loket_store::Backend::Postgres).await { super::$name(app).await } } )* }
     };
 }
+
+/// Captures every log line of the test process (installed once), for "never logged" checks.
+pub fn log_buffer() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static BUF: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let b = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,hyper=info,hyper_util=info,h2=info,tower=info",
+            ))
+            .with_ansi(false)
+            .with_writer(move || Writer(b.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl std::io::Write for Writer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+

@@ -518,34 +518,6 @@ async fn ki_url(a: &Agent, _app: &TestApp) -> String {
 }
 
 /// Captures everything the server logs in this test process.
-fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
-    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let b = buf.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "debug,hyper=info,hyper_util=info,h2=info,tower=info",
-            ))
-            .with_ansi(false)
-            .with_writer(move || Writer(b.clone()))
-            .try_init();
-        buf
-    })
-    .clone()
-}
-
-struct Writer(Arc<Mutex<Vec<u8>>>);
-impl std::io::Write for Writer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn token_never_shown_or_logged(app: TestApp) {
     let logs = log_buffer();
     tracing::info!("log capture is on");
