@@ -276,10 +276,7 @@ impl Api {
         path: &str,
         query: &[(&str, &str)],
         auth: bool,
-    ) -> Result<Page<T>, ApiError>
-    where
-        T: DeserializeOwned,
-    {
+    ) -> Result<Page<T>, ApiError> {
         let (body, prev) = self.get_raw(path, query, auth).await?;
         let items = serde_json::from_slice::<Vec<T>>(&body).map_err(|e| ApiError::Decode {
             path: path.to_string(),
