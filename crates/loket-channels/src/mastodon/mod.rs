@@ -62,7 +62,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "access_token",
         label: "Toegangstoken",
-        help: "Maak in Mastodon onder Voorkeuren → Ontwikkeling een toepassing aan met alleen de rechten read:notifications, read:statuses, read:accounts en write:statuses, en plak hier het toegangstoken.",
+        help: "Maak in Mastodon onder Voorkeuren → Ontwikkelen een toepassing aan met alleen de rechten read:notifications, read:statuses, read:accounts en write:statuses, en plak hier het toegangstoken.",
         secret: true,
         required: true,
     },
