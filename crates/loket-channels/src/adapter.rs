@@ -254,6 +254,8 @@ impl DeliveryStatus {
 }
 
 /// Something that happened on a channel.
+// Messages are by far the common case; boxing them would only add an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
