@@ -18,7 +18,7 @@
 //! # Read and delivery watermarks
 //! Messenger's `message_reads` (and `message_deliveries` without `mids`) name no message, only
 //! a watermark: "everything sent to this person up to this time". Such an event is an
-//! [`Event::Status`] whose `external_id` is `watermark:<recipient>:<ms>` (see [`Watermark`],
+//! [`Event::Status`](crate::adapter::Event::Status) whose `external_id` is `watermark:<recipient>:<ms>` (see [`Watermark`],
 //! which parses it). The server applies it by giving every outbound message of this channel
 //! account to `<recipient>` (the resident's PSID, i.e. the conversation's `author_id`) that was
 //! sent at or before `<ms>` the status (read / delivered), unless it already has a later one.

@@ -10,7 +10,8 @@
 //!
 //! Every call needs `Authorization: Bearer <token>`; otherwise 401 with the documented
 //! `OAuthException` code 190 body. Switches: [`MetaStandinHandle::set_failing`] (the next `n`
-//! sends answer 500 with a transient error), [`MetaStandinHandle::set_window_closed`] (free text
+//! sends answer 500 with a transient error; [`MetaStandinHandle::set_failing_after`] lets some
+//! through first), [`MetaStandinHandle::set_token`], [`MetaStandinHandle::set_window_closed`] (free text
 //! is refused with WhatsApp error 131047, or Messenger/Instagram code 10 subcode 2018278;
 //! templates still pass). Accepted messages are recorded: [`MetaStandinHandle::sent`].
 //!
