@@ -37,6 +37,9 @@ async fn start(db: TestDb, seed: bool) -> TestApp {
     let cfg = loket_server::Config {
         database_url: db.url.clone(),
         base_url: format!("http://{addr}"),
+        // A fixed key, so sealed channel secrets still open after `restart` (on PostgreSQL
+        // there is no key file).
+        secret_key: loket_server::config::Secret("test-secret-key-for-restarts".into()),
         ..Default::default()
     };
     let state = loket_server::build(cfg, None).await.unwrap();
@@ -333,7 +336,8 @@ macro_rules! both {
 
 /// Captures every log line of the test process (installed once), for "never logged" checks.
 pub fn log_buffer() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
-    static BUF: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    static BUF: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
     BUF.get_or_init(|| {
         let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let b = buf.clone();
@@ -359,4 +363,3 @@ impl std::io::Write for Writer {
         Ok(())
     }
 }
-
