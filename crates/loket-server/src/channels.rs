@@ -218,12 +218,32 @@ pub async fn ingest_event(state: &AppState, row: &ChannelAccountRow, ev: Event) 
             status,
             ..
         } => {
-            let ext = scoped(row.id, &external_id);
-            if let Some((cid, mid, tenant)) = state
-                .store
-                .apply_delivery_status(kind.as_str(), &ext, status.as_state())
-                .await?
-            {
+            // Messenger reports reads as a watermark: everything sent to the resident up to then.
+            let moved = match loket_channels::meta::Watermark::parse(&external_id) {
+                Some(w) => {
+                    state
+                        .store
+                        .apply_watermark(
+                            row.id,
+                            kind.as_str(),
+                            &w.recipient,
+                            w.up_to_ms,
+                            status.as_state(),
+                        )
+                        .await?
+                }
+                None => state
+                    .store
+                    .apply_delivery_status(
+                        kind.as_str(),
+                        &scoped(row.id, &external_id),
+                        status.as_state(),
+                    )
+                    .await?
+                    .into_iter()
+                    .collect(),
+            };
+            for (cid, mid, tenant) in moved {
                 state.hub.publish(HubEvent::Delivery {
                     tenant,
                     conversation_id: cid,
@@ -481,10 +501,7 @@ enum Window {
 }
 
 fn window(state: &AppState, row: &ChannelAccountRow, kind: ChannelKind, last_in: i64) -> Window {
-    let Some(w) = kind.reply_window() else {
-        return Window::Open;
-    };
-    if loket_store::now_ms() - last_in <= w.as_millis() as i64 {
+    if loket_channels::meta::window_open(kind, last_in, loket_store::now_ms()) {
         return Window::Open;
     }
     let cfg = config_of(state, row);

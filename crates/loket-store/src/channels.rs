@@ -258,6 +258,34 @@ impl Store {
             .bind(conversation_id).fetch_one(p).await?))
     }
 
+    /// A read (or delivery) watermark: every reply on this account to `recipient` created at or
+    /// before `up_to_ms` moves forward to `state`. Returns what moved.
+    pub async fn apply_watermark(
+        &self,
+        account_id: i64,
+        channel: &str,
+        recipient: &str,
+        up_to_ms: i64,
+        state: &str,
+    ) -> Result<Vec<(i64, i64, String)>> {
+        let rows: Vec<(i64, i64, Option<String>, String)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT m.id, m.conversation_id, m.delivery_state, c.tenant_code FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id JOIN identities i ON i.id = c.identity_id
+             WHERE c.channel_account_id = $1 AND i.channel = $2 AND i.external_id = $3
+               AND m.direction = 'out' AND m.created_at <= $4")
+            .bind(account_id).bind(channel).bind(recipient).bind(up_to_ms).fetch_all(p).await?);
+        let mut moved = Vec::new();
+        for (mid, cid, current, tenant) in rows {
+            if state_rank(state) > state_rank(current.as_deref().unwrap_or(""))
+                && current.as_deref() != Some("mislukt")
+            {
+                with_pool!(self, p => { sqlx::query("UPDATE messages SET delivery_state = $1 WHERE id = $2").bind(state).bind(mid).execute(p).await?; });
+                moved.push((cid, mid, tenant));
+            }
+        }
+        Ok(moved)
+    }
+
     /// The reply context of the resident's latest message in a conversation.
     pub async fn latest_reply_context(&self, conversation_id: i64) -> Result<Option<String>> {
         with_pool!(self, p => Ok(sqlx::query_scalar(

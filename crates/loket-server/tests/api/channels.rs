@@ -6,6 +6,7 @@
 use crate::both;
 use crate::helpers::*;
 use loket_channels::standin::mastodon::{self as mstd, MastodonStandin, ResidentPost};
+use loket_channels::standin::meta::{self as meta, MetaStandin};
 use serde_json::{Value, json};
 
 both!(
@@ -14,6 +15,12 @@ both!(
     mastodon_malformed_answers_show_in_health,
     mastodon_public_mention_not_addressed_goes_to_monitoring,
     account_admin_is_scoped_and_secrets_never_show,
+    whatsapp_in_reply_out_with_statuses,
+    whatsapp_location_routes_on_the_national_entry,
+    meta_bad_signature_and_malformed_payloads_are_refused,
+    meta_redelivery_across_a_restart_is_stored_once,
+    whatsapp_window_closed_sends_the_template,
+    messenger_and_instagram_in_out_with_read_watermark,
 );
 
 /// Creates a channel account through the admin pages and saves `fields` (with `enabled`);
@@ -349,4 +356,389 @@ async fn account_admin_is_scoped_and_secrets_never_show(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+// ---------------------------------------------------------------- Meta
+
+const APP_SECRET: &str = "meta-app-geheim-5c1f";
+const VERIFY: &str = "verifieer-mij-81";
+
+/// A Meta account (`whatsapp`, `messenger` or `instagram`) on `tenant` against a Graph API
+/// stand-in; returns (stand-in, admin, webhook URL, account id).
+async fn meta_setup(
+    app: &TestApp,
+    tenant: &str,
+    kind: &str,
+) -> (meta::MetaStandinHandle, Agent, String, i64) {
+    let (base, handle) = MetaStandin::start().await;
+    let admin = app
+        .agent(
+            &format!("beheer-{kind}@{}.nl", tenant.to_lowercase()),
+            &[(tenant, "beheerder")],
+        )
+        .await;
+    let mut fields = vec![
+        ("graph_base_url", base.as_str()),
+        ("access_token", meta::TOKEN),
+        ("app_secret", APP_SECRET),
+        ("verify_token", VERIFY),
+        ("enabled", "1"),
+    ];
+    match kind {
+        "whatsapp" => {
+            fields.push(("phone_number_id", meta::PHONE_NUMBER_ID));
+            fields.push(("template_name", "antwoord_gemeente"));
+        }
+        "messenger" => fields.push(("page_id", meta::PAGE_ID)),
+        _ => fields.push(("ig_account_id", meta::IG_ACCOUNT_ID)),
+    }
+    let id = connect(&admin, tenant, kind, &fields).await;
+    let page = admin
+        .get(&format!("/admin/{tenant}/kanalen/koppeling/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("data-webhook-url>").expect("webhook URL shown") + 17;
+    let url = page[start..].split('<').next().unwrap().to_string();
+    assert!(
+        url.starts_with(&app.base) && url.ends_with("/webhook"),
+        "{url}"
+    );
+    (handle, admin, url, id)
+}
+
+/// POSTs a payload as Meta does: signed with the app secret.
+async fn meta_post(url: &str, payload: &Value) -> reqwest::Response {
+    let (body, sig) = meta::signed_body(APP_SECRET, payload);
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn delivery_of(a: &Agent, cid: i64) -> String {
+    messages(a, cid)
+        .await
+        .iter()
+        .rev()
+        .find(|m| m["direction"] == "out")
+        .map(|m| m["delivery_state"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+async fn reply_and_wait(a: &Agent, cid: i64, text: &str, m: &meta::MetaStandinHandle, n: usize) {
+    let r = a
+        .post(
+            &format!("/api/v1/conversations/{cid}/messages"),
+            &json!({ "body": text }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    eventually(20, "the reply at Meta", || async {
+        (m.sent().len() >= n).then_some(())
+    })
+    .await;
+}
+
+async fn whatsapp_in_reply_out_with_statuses(app: TestApp) {
+    let (m, _admin, url, _id) = meta_setup(&app, "GM0344", "whatsapp").await;
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    // The verification handshake, and a wrong verify token.
+    let r = reqwest::get(format!(
+        "{url}?hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1158201444"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    let r = reqwest::get(format!(
+        "{url}?hub.mode=subscribe&hub.verify_token=fout&hub.challenge=1"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    // A message in, delivered twice (Meta retries): one message in the inbox.
+    let payload = meta::whatsapp_text(
+        "31612345678",
+        "wamid.HBgLMzE2MTIzNDU2NzgVAgASGBQzQUZCMkU",
+        "Goedemiddag, de lantaarnpaal voor ons huis in Utrecht is al een week kapot.",
+    );
+    assert_eq!(meta_post(&url, &payload).await.status(), 200);
+    assert_eq!(meta_post(&url, &payload).await.status(), 200);
+    let convs = eventually(10, "the WhatsApp message", || async {
+        let c = on_channel(&anna, "whatsapp").await;
+        (!c.is_empty()).then_some(c)
+    })
+    .await;
+    let cid = convs[0]["id"].as_i64().unwrap();
+    inbound_count(&app, &anna, "whatsapp", 1).await;
+    // The reply goes out through the Graph API to the resident's number.
+    reply_and_wait(
+        &anna,
+        cid,
+        "Dank voor uw melding, we gaan ernaar kijken.",
+        &m,
+        1,
+    )
+    .await;
+    let sent = m.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].account_id, meta::PHONE_NUMBER_ID);
+    assert_eq!(sent[0].body["to"], "31612345678");
+    assert!(sent[0].text().unwrap().contains("ernaar kijken"));
+    assert_eq!(
+        sent[0].authorization.as_deref(),
+        Some(format!("Bearer {}", meta::TOKEN).as_str())
+    );
+    eventually(10, "verzonden", || async {
+        (delivery_of(&anna, cid).await == "verzonden").then_some(())
+    })
+    .await;
+    // Status callbacks move it forward, never back.
+    let wamid = sent[0].id.clone();
+    for (status, expect) in [
+        ("delivered", "afgeleverd"),
+        ("read", "gelezen"),
+        ("delivered", "gelezen"),
+    ] {
+        let r = meta_post(&url, &meta::whatsapp_status(&wamid, status, "31612345678")).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(delivery_of(&anna, cid).await, expect, "after {status}");
+    }
+    let html = anna
+        .get(&format!("/conversations/{cid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("gelezen"));
+}
+
+async fn whatsapp_location_routes_on_the_national_entry(app: TestApp) {
+    let (_m, _admin, url, _id) = meta_setup(&app, "NL", "whatsapp").await;
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    // A location pin in the centre of Utrecht, without a place name in any text.
+    let payload = meta::whatsapp_location("31687654321", "wamid.LOC1", 52.0907, 5.1214, None, None);
+    assert_eq!(meta_post(&url, &payload).await.status(), 200);
+    let convs = eventually(10, "routed to Utrecht", || async {
+        let c = on_channel(&anna, "whatsapp").await;
+        (!c.is_empty()).then_some(c)
+    })
+    .await;
+    assert_eq!(convs[0]["tenant_code"], "GM0344");
+    let c = anna
+        .json(&format!("/api/v1/conversations/{}", convs[0]["id"]))
+        .await;
+    assert_eq!(c["conversation"]["origin_tenant_code"], "NL");
+}
+
+async fn meta_bad_signature_and_malformed_payloads_are_refused(app: TestApp) {
+    let (_m, admin, url, id) = meta_setup(&app, "GM0344", "whatsapp").await;
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    let payload = meta::whatsapp_text("31611111111", "wamid.BAD1", "Hallo");
+    let body = serde_json::to_vec(&payload).unwrap();
+    let client = reqwest::Client::new();
+    // Signed with another secret, and not signed at all.
+    for sig in [Some(meta::sign("ander-geheim", &body)), None] {
+        let mut req = client.post(&url).body(body.clone());
+        if let Some(s) = sig {
+            req = req.header("x-hub-signature-256", s);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["type"], "https://loket.nl/problems/bad-signature");
+    }
+    // Signed but not what Meta documents: a precise 400.
+    for bad in [
+        json!({"object": "whatsapp_business_account", "entry": "nee"}),
+        json!([1, 2]),
+    ] {
+        let r = meta_post(&url, &bad).await;
+        assert_eq!(r.status(), 400);
+        let p: Value = r.json().await.unwrap();
+        assert!(!p["detail"].as_str().unwrap().is_empty(), "{p}");
+    }
+    let (raw, sig) = (
+        b"{niet: json".to_vec(),
+        meta::sign(APP_SECRET, b"{niet: json"),
+    );
+    let r = client
+        .post(&url)
+        .header("x-hub-signature-256", sig)
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Larger than the server takes: 413, nothing stored.
+    let r = client
+        .post(&url)
+        .body(vec![b'x'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(on_channel(&anna, "whatsapp").await.is_empty());
+    let row = app.state.store.channel_account(id).await.unwrap();
+    assert_eq!(row.bad_signatures, 2);
+    let page = admin
+        .get("/admin/GM0344/kanalen")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("2 ongeldige handtekening"), "health shows it");
+}
+
+async fn meta_redelivery_across_a_restart_is_stored_once(app: TestApp) {
+    let (_m, _admin, url, _id) = meta_setup(&app, "GM0344", "whatsapp").await;
+    let first = meta::whatsapp_text("31622222222", "wamid.R1", "Is het zwembad open?");
+    assert_eq!(meta_post(&url, &first).await.status(), 200);
+    // Loket goes down: Meta's delivery fails and Meta keeps the message to deliver again.
+    let mut app = app;
+    app.stop().await;
+    let second = meta::whatsapp_text("31622222222", "wamid.R2", "En tot hoe laat?");
+    assert!(
+        reqwest::Client::new()
+            .post(&url)
+            .body(serde_json::to_vec(&second).unwrap())
+            .send()
+            .await
+            .is_err(),
+        "the server is down"
+    );
+    let app = app.restart().await;
+    // The webhook key and secrets survive; Meta redelivers both (the first one again, too).
+    let url = url.replace(&url[..url.find("/kanalen").unwrap()], &app.base);
+    assert_eq!(meta_post(&url, &second).await.status(), 200);
+    assert_eq!(meta_post(&url, &first).await.status(), 200);
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    let msgs = inbound_count(&app, &anna, "whatsapp", 2).await;
+    assert_eq!(
+        on_channel(&anna, "whatsapp").await.len(),
+        1,
+        "one conversation"
+    );
+    assert!(msgs.iter().any(|m| m["body"] == "En tot hoe laat?"));
+}
+
+async fn whatsapp_window_closed_sends_the_template(app: TestApp) {
+    let (m, _admin, url, _id) = meta_setup(&app, "GM0344", "whatsapp").await;
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    let mut payload = meta::whatsapp_text(
+        "31633333333",
+        "wamid.OLD",
+        "Wanneer is het gemeentehuis open?",
+    );
+    let old = (loket_store::now_ms() / 1000 - 25 * 3600).to_string();
+    *payload
+        .pointer_mut("/entry/0/changes/0/value/messages/0/timestamp")
+        .unwrap() = json!(old);
+    assert_eq!(meta_post(&url, &payload).await.status(), 200);
+    let cid = eventually(10, "the message", || async {
+        on_channel(&anna, "whatsapp")
+            .await
+            .first()
+            .map(|c| c["id"].as_i64().unwrap())
+    })
+    .await;
+    let html = anna
+        .get(&format!("/conversations/{cid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-window-notice"), "the page warns");
+    assert!(html.contains("antwoord_gemeente"));
+    reply_and_wait(&anna, cid, "Van 9 tot 17 uur.", &m, 1).await;
+    let sent = m.sent();
+    assert_eq!(sent[0].body["type"], "template");
+    assert_eq!(sent[0].body["template"]["name"], "antwoord_gemeente");
+    let out = messages(&anna, cid).await;
+    let last = out.iter().rev().find(|x| x["direction"] == "out").unwrap();
+    assert!(last["body"].as_str().unwrap().contains("Sjabloonbericht"));
+}
+
+async fn messenger_and_instagram_in_out_with_read_watermark(app: TestApp) {
+    let (m, _admin, url, _id) = meta_setup(&app, "GM0344", "messenger").await;
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    let payload = meta::messenger_text(
+        "2420000001",
+        "m_abc1",
+        "Hoe vraag ik een parkeervergunning aan?",
+    );
+    assert_eq!(meta_post(&url, &payload).await.status(), 200);
+    let cid = eventually(10, "the Messenger message", || async {
+        on_channel(&anna, "messenger")
+            .await
+            .first()
+            .map(|c| c["id"].as_i64().unwrap())
+    })
+    .await;
+    reply_and_wait(&anna, cid, "Dat kan via de website met DigiD.", &m, 1).await;
+    let sent = m.sent();
+    assert_eq!(sent[0].account_id, meta::PAGE_ID);
+    assert_eq!(sent[0].body["recipient"]["id"], "2420000001");
+    assert_eq!(sent[0].body["messaging_type"], "RESPONSE");
+    eventually(10, "verzonden", || async {
+        (delivery_of(&anna, cid).await == "verzonden").then_some(())
+    })
+    .await;
+    // Messenger reports a read as a watermark over everything sent before it.
+    let r = meta_post(
+        &url,
+        &meta::messenger_read("2420000001", loket_store::now_ms() + 1000),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(delivery_of(&anna, cid).await, "gelezen");
+    // Instagram on its own account, into the same inbox.
+    let (ig, _admin2, ig_url, _) = meta_setup(&app, "GM0344", "instagram").await;
+    let r = meta_post(
+        &ig_url,
+        &meta::instagram_text("17840000001", "aWdfbWVzc2FnZ", "Mooie foto van de Dom!"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let icid = eventually(10, "the Instagram message", || async {
+        on_channel(&anna, "instagram")
+            .await
+            .first()
+            .map(|c| c["id"].as_i64().unwrap())
+    })
+    .await;
+    reply_and_wait(&anna, icid, "Dank u wel!", &ig, 1).await;
+    assert_eq!(ig.sent()[0].account_id, meta::IG_ACCOUNT_ID);
+    // Messenger closes after 24 hours without a template: the reply is refused, in Dutch.
+    let mut old = meta::messenger_text("2420000002", "m_old", "Oude vraag");
+    *old.pointer_mut("/entry/0/messaging/0/timestamp").unwrap() =
+        json!(loket_store::now_ms() - 25 * 3_600_000);
+    assert_eq!(meta_post(&url, &old).await.status(), 200);
+    let ocid = eventually(10, "the old message", || async {
+        on_channel(&anna, "messenger")
+            .await
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .find(|&i| i != cid)
+    })
+    .await;
+    let r = anna
+        .post(
+            &format!("/api/v1/conversations/{ocid}/messages"),
+            &json!({ "body": "Sorry voor de late reactie" }),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("24-uursvenster"),
+        "{p}"
+    );
 }
