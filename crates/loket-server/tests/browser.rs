@@ -1,6 +1,7 @@
 //! End to end in headless Chromium: a resident writes on the widget, an agent sees it appear
 //! live, answers with a template, the resident sees the answer live, the agent resolves. axe-core
-//! checks the login page, the inbox, the conversation view and the widget (WCAG 2.1 AA).
+//! checks the login page, the inbox, the conversation view, the widget and the channel admin
+//! pages (WCAG 2.1 AA).
 //! Screenshots go to `target/screenshots/`.
 
 #[path = "support/browser.rs"]
@@ -273,4 +274,109 @@ async fn resident_and_agent_end_to_end() {
     .await;
     agent.close().await.ok();
     resident.close().await.ok();
+}
+
+/// A beheerder connects a WhatsApp account through the admin pages; the overview with its health
+/// and the account form pass axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_admin_pages() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(loket_store::Backend::Sqlite).await.unwrap();
+    app.user(
+        "beheer@utrecht.test",
+        "Bea Beheer",
+        &[("GM0344", "beheerder")],
+    )
+    .await;
+    let base = app.base.clone();
+    let c = browser.session().await;
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_js(&c, "document.querySelector('#email')", 10, "login form").await;
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("beheer@utrecht.test")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "location.pathname === '/inbox'", 10, "logged in").await;
+    c.goto(&format!("{base}/admin/GM0344/kanalen"))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('[data-channel-accounts]')",
+        10,
+        "the channels page",
+    )
+    .await;
+    assert_accessible(&c, "the channels overview (empty)").await;
+    c.execute(
+        "document.querySelector('#ch-kind').value = 'whatsapp'; document.querySelector('#ch-new-name').value = 'WhatsApp Utrecht';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("form[action$='/kanalen/koppeling'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('[data-webhook-url]')",
+        10,
+        "the account form",
+    )
+    .await;
+    assert_accessible(&c, "the WhatsApp account form").await;
+    // Fill in the token and save: the page says "ingesteld", never the value.
+    c.find(Locator::Css("#ch-access_token"))
+        .await
+        .unwrap()
+        .send_keys("EAAgeheim-token-123")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.card.stack button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('[data-secret-state=access_token]') && document.querySelector('[data-secret-state=access_token]').textContent.trim() === 'ingesteld'",
+        10,
+        "the token stored",
+    )
+    .await;
+    let html = c.source().await.unwrap();
+    assert!(!html.contains("EAAgeheim-token-123"));
+    screenshot(&c, &shots().join("admin-channel.png")).await;
+    c.goto(&format!("{base}/admin/GM0344/kanalen"))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('[data-account]')",
+        10,
+        "the overview",
+    )
+    .await;
+    assert_accessible(&c, "the channels overview with an account").await;
+    screenshot(&c, &shots().join("admin-channels.png")).await;
 }

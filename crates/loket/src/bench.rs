@@ -6,8 +6,8 @@ use std::time::Instant;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
-    /// Inbound messages per second through the HTTP API into SQLite, against plain SQL inserts
-    /// of the same rows with the same durability.
+    /// Inbound messages per second through the HTTP API and through the WhatsApp webhook path
+    /// into SQLite, against plain SQL inserts of the same rows with the same durability.
     Intake {
         /// Messages per measurement.
         #[arg(long, default_value_t = 1000)]
@@ -96,6 +96,7 @@ async fn intake(n: usize, concurrency: usize) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state_for_bench = state.clone();
     let server = tokio::spawn(loket_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -122,6 +123,36 @@ async fn intake(n: usize, concurrency: usize) -> anyhow::Result<()> {
         t.await??;
     }
     let api_rate = n as f64 / t0.elapsed().as_secs_f64();
+
+    // The webhook path: signed WhatsApp Cloud API deliveries to a channel account's URL.
+    let webhook_url = whatsapp_account(&state_for_bench, addr).await?;
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let client = client.clone();
+        let url = webhook_url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < n {
+                let body = serde_json::to_vec(&whatsapp_payload(i, TEXTS[i % TEXTS.len()]))?;
+                let sig = loket_channels::webhook::sign(APP_SECRET.as_bytes(), &body);
+                let r = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", sig)
+                    .body(body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 200, "HTTP {}", r.status());
+                i += concurrency;
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let webhook_rate = n as f64 / t0.elapsed().as_secs_f64();
     let _ = tx.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -130,7 +161,63 @@ async fn intake(n: usize, concurrency: usize) -> anyhow::Result<()> {
     println!("bare SQL inserts:   {bare_rate:>10.0} msg/s");
     println!("API intake:         {api_rate:>10.0} msg/s");
     println!("ratio API/bare:     {:>10.2}", api_rate / bare_rate);
+    println!("WhatsApp webhook:   {webhook_rate:>10.0} msg/s");
+    println!("ratio webhook/bare: {:>10.2}", webhook_rate / bare_rate);
     Ok(())
+}
+
+const APP_SECRET: &str = "bench-app-secret";
+
+/// A WhatsApp channel account on Utrecht with sealed secrets; returns its webhook URL.
+async fn whatsapp_account(
+    state: &loket_server::state::AppState,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<String> {
+    let key = "bench-webhook-key";
+    let seal = |field: &str, v: &str| {
+        (
+            field.to_string(),
+            state
+                .sealer
+                .seal(v, &loket_server::channels::aad("GM0344", key, field)),
+        )
+    };
+    let secrets: std::collections::BTreeMap<String, String> = [
+        seal("access_token", "bench-token"),
+        seal("app_secret", APP_SECRET),
+        seal("verify_token", "bench-verify"),
+    ]
+    .into_iter()
+    .collect();
+    state
+        .store
+        .create_channel_account(
+            "GM0344",
+            "whatsapp",
+            key,
+            &loket_store::ChannelAccountUpdate {
+                name: "bench".into(),
+                settings: serde_json::json!({"phone_number_id": "106540352242922", "graph_base_url": "http://127.0.0.1:9"}).to_string(),
+                secrets: serde_json::to_string(&secrets)?,
+                enabled: true,
+            },
+        )
+        .await?;
+    Ok(format!("http://{addr}/kanalen/{key}/webhook"))
+}
+
+/// One text message in the documented WhatsApp Cloud API webhook envelope.
+fn whatsapp_payload(i: usize, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Bench"}, "wa_id": format!("316{i:08}")}],
+            "messages": [{"from": format!("316{i:08}"), "id": format!("wamid.bench{i}"),
+                "timestamp": (loket_store::now_ms() / 1000).to_string(), "type": "text", "text": {"body": text}}]
+        }}]}]
+    })
 }
 
 fn text(n: usize) {
