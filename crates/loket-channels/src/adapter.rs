@@ -254,6 +254,8 @@ impl DeliveryStatus {
 }
 
 /// Something that happened on a channel.
+// Nearly every event is a message, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {

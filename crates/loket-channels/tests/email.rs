@@ -144,7 +144,12 @@ async fn backfill_reads_a_resident_mail_without_marking_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_wakes_on_new_mail_and_listen_ends_when_the_receiver_goes() {
     let s = servers!();
-    assert!(s.capabilities(GEMEENTE).await.unwrap().contains(&"IDLE".to_string()));
+    assert!(
+        s.capabilities(GEMEENTE)
+            .await
+            .unwrap()
+            .contains(&"IDLE".to_string())
+    );
     let a = std::sync::Arc::new(adapter(&s));
     let c0 = a.backfill(None).await.unwrap().cursor;
     let (tx, mut rx) = mpsc::channel(8);
@@ -156,17 +161,23 @@ async fn idle_wakes_on_new_mail_and_listen_ends_when_the_receiver_goes() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let started = Instant::now();
-    s.append(GEMEENTE, &resident_mail("idle-1@loket.test", "Vraag", "Hallo"))
-        .await
-        .unwrap();
+    s.append(
+        GEMEENTE,
+        &resident_mail("idle-1@loket.test", "Vraag", "Hallo"),
+    )
+    .await
+    .unwrap();
     let b = next_batch(&mut rx, Duration::from_secs(5)).await;
     assert_eq!(ids(&b), vec!["idle-1@loket.test"]);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(b.cursor.as_deref().is_some_and(|c| c.ends_with(":1")));
 
-    s.append(GEMEENTE, &resident_mail("idle-2@loket.test", "Vraag 2", "Nog een"))
-        .await
-        .unwrap();
+    s.append(
+        GEMEENTE,
+        &resident_mail("idle-2@loket.test", "Vraag 2", "Nog een"),
+    )
+    .await
+    .unwrap();
     let b = next_batch(&mut rx, Duration::from_secs(5)).await;
     assert_eq!(ids(&b), vec!["idle-2@loket.test"]);
 
@@ -201,11 +212,14 @@ async fn idle_is_renewed_without_losing_mail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_when_the_server_has_no_idle() {
     let s = servers!(MailOptions { idle: false });
-    assert!(!s.capabilities(GEMEENTE).await.unwrap().contains(&"IDLE".to_string()));
+    assert!(
+        !s.capabilities(GEMEENTE)
+            .await
+            .unwrap()
+            .contains(&"IDLE".to_string())
+    );
     let mut config = s.account_config(GEMEENTE);
-    config
-        .settings
-        .insert("poll_seconds".into(), "1".into());
+    config.settings.insert("poll_seconds".into(), "1".into());
     let a = std::sync::Arc::new(EmailAdapter::new(&config).unwrap());
     let c0 = a.backfill(None).await.unwrap().cursor;
     let (tx, mut rx) = mpsc::channel(8);
@@ -374,7 +388,11 @@ async fn reply_arrives_in_the_residents_mailbox_threaded() {
     assert_eq!(from.name(), Some("Gemeente Loket"));
     assert!(parsed.header_raw("Auto-Submitted").is_none());
     assert_eq!(
-        parsed.body_text(0).unwrap().replace("\r\n", "\n").trim_end(),
+        parsed
+            .body_text(0)
+            .unwrap()
+            .replace("\r\n", "\n")
+            .trim_end(),
         reply.text.as_str()
     );
 
@@ -596,7 +614,9 @@ async fn test_connection_reports_counts_and_clear_auth_errors() {
     let ok = adapter(&s).test_connection().await.unwrap();
     assert_eq!(
         ok,
-        format!("IMAP: verbonden als {GEMEENTE} (1 bericht in INBOX); SMTP: verbonden als {GEMEENTE}")
+        format!(
+            "IMAP: verbonden als {GEMEENTE} (1 bericht in INBOX); SMTP: verbonden als {GEMEENTE}"
+        )
     );
 
     let mut wrong = s.account_config(GEMEENTE);

@@ -6,30 +6,8 @@
 
 /// Elements that start and end on their own line.
 const BLOCK: &[&str] = &[
-    "div",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "table",
-    "tr",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "pre",
-    "hr",
-    "address",
-    "center",
-    "form",
-    "fieldset",
-    "dl",
-    "dt",
-    "dd",
+    "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol", "h1", "h2", "h3",
+    "h4", "h5", "h6", "pre", "hr", "address", "center", "form", "fieldset", "dl", "dt", "dd",
 ];
 
 /// Elements whose content is never text for a reader.
@@ -50,7 +28,9 @@ pub fn html_to_text(html: &str) -> String {
         }
         out.text(&html[text_start..i]);
         if html[i..].starts_with("<!--") {
-            i = html[i + 4..].find("-->").map_or(bytes.len(), |e| i + 4 + e + 3);
+            i = html[i + 4..]
+                .find("-->")
+                .map_or(bytes.len(), |e| i + 4 + e + 3);
             text_start = i;
             continue;
         }
@@ -190,11 +170,9 @@ impl Renderer {
                     self.pre += 1;
                 }
             }
-            "td" | "th" if closing => {
-                if !self.space {
-                    self.line.push(' ');
-                    self.space = true;
-                }
+            "td" | "th" if closing && !self.space => {
+                self.line.push(' ');
+                self.space = true;
             }
             "a" if !closing => {
                 self.link = attribute(body, "href").map(|href| (href, self.line.len()));
@@ -235,7 +213,8 @@ impl Renderer {
         let line = std::mem::take(&mut self.line);
         let line = line.trim_end();
         let prefix = "> ".repeat(self.quote);
-        self.lines.push(format!("{prefix}{line}").trim_end().to_string());
+        self.lines
+            .push(format!("{prefix}{line}").trim_end().to_string());
         self.space = true;
     }
 
@@ -280,7 +259,10 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
         let value = tag[value_start..].trim_start();
         let v = match value.chars().next() {
             Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
-            _ => value.split(|c: char| c.is_whitespace()).next().unwrap_or(""),
+            _ => value
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or(""),
         };
         return Some(decode_entities(v).trim().to_string());
     }
@@ -350,7 +332,13 @@ mod tests {
 
     #[test]
     fn stray_angle_brackets_and_attributes_with_gt() {
-        assert_eq!(html_to_text("3 < 4 en <span title=\"a>b\">ok</span>"), "3 < 4 en ok");
-        assert_eq!(html_to_text("<pre>regel 1\n  regel 2</pre>"), "regel 1\n  regel 2");
+        assert_eq!(
+            html_to_text("3 < 4 en <span title=\"a>b\">ok</span>"),
+            "3 < 4 en ok"
+        );
+        assert_eq!(
+            html_to_text("<pre>regel 1\n  regel 2</pre>"),
+            "regel 1\n  regel 2"
+        );
     }
 }

@@ -20,6 +20,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// Servers may drop an IDLE after 30 minutes (RFC 2177): re-issue it before that.
 pub const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// When an IDLE brings nothing at all for this long (not even the server's keepalive), it is
+/// ended and re-issued: that finds a connection that died without closing.
+const IDLE_SILENCE: Duration = Duration::from_secs(5 * 60);
 /// At most this many messages per batch…
 pub const BATCH_MESSAGES: usize = 100;
 /// …and at most this many bytes (at least one message, whatever its size).
@@ -268,12 +271,9 @@ async fn current_position(session: &mut Session, mbox: &Mailbox) -> Result<Curso
     let uid_validity = mbox.uid_validity.unwrap_or(0);
     let last_uid = match mbox.uid_next {
         Some(next) => next.saturating_sub(1),
-        None => timed(
-            COMMAND_TIMEOUT,
-            "zoeken",
-            session.uid_search("ALL"),
-            |e| imap_failure("zoeken", e),
-        )
+        None => timed(COMMAND_TIMEOUT, "zoeken", session.uid_search("ALL"), |e| {
+            imap_failure("zoeken", e)
+        })
         .await?
         .into_iter()
         .max()
@@ -467,8 +467,7 @@ pub async fn read_new(
     let mut bytes = 0u64;
     for &(uid, size) in &candidates {
         let counted = size.min(MAX_MESSAGE_BYTES as u64);
-        if !chosen.is_empty() && (chosen.len() >= BATCH_MESSAGES || bytes + counted > BATCH_BYTES)
-        {
+        if !chosen.is_empty() && (chosen.len() >= BATCH_MESSAGES || bytes + counted > BATCH_BYTES) {
             break;
         }
         bytes += counted;
@@ -567,7 +566,7 @@ pub async fn listen(
             .await?;
             let deadline = Instant::now() + opts.idle_renew;
             let woke = {
-                let (wait, _stop) = idle.wait_with_timeout(opts.idle_renew + Duration::from_secs(60));
+                let (wait, _stop) = idle.wait_with_timeout(opts.idle_renew.min(IDLE_SILENCE));
                 tokio::select! {
                     r = wait => Some(r.map(|_| ())),
                     _ = tokio::time::sleep_until(deadline) => Some(Ok(())),

@@ -156,11 +156,17 @@ fn is_local(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn security(config: &AccountConfig, key: &str, default: Security) -> Result<Security, ChannelError> {
+fn security(
+    config: &AccountConfig,
+    key: &str,
+    default: Security,
+) -> Result<Security, ChannelError> {
     match config.get(key) {
         None => Ok(default),
         Some(v) => Security::parse(v).ok_or_else(|| {
-            ChannelError::config(format!("‘{key}’ moet tls, starttls of geen zijn (niet ‘{v}’)"))
+            ChannelError::config(format!(
+                "‘{key}’ moet tls, starttls of geen zijn (niet ‘{v}’)"
+            ))
         }),
     }
 }
@@ -168,11 +174,9 @@ fn security(config: &AccountConfig, key: &str, default: Security) -> Result<Secu
 fn port(config: &AccountConfig, key: &str, default: u16) -> Result<u16, ChannelError> {
     match config.get(key) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| ChannelError::config(format!("‘{key}’ moet een poortnummer zijn (niet ‘{v}’)"))),
+        Some(v) => v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            ChannelError::config(format!("‘{key}’ moet een poortnummer zijn (niet ‘{v}’)"))
+        }),
     }
 }
 
@@ -185,7 +189,11 @@ impl EmailAdapter {
         let imap_port = port(
             config,
             "imap_port",
-            if imap_security == Security::Tls { 993 } else { 143 },
+            if imap_security == Security::Tls {
+                993
+            } else {
+                143
+            },
         )?;
         let imap_user = config.require("imap_user")?.to_string();
         let imap_password = config.require("imap_password")?.to_string();
@@ -241,16 +249,13 @@ impl EmailAdapter {
         let from_name = config.get("from_name").map(str::to_string);
         let poll = match config.get("poll_seconds") {
             None => DEFAULT_POLL,
-            Some(v) => Duration::from_secs(
-                v.parse::<u64>()
-                    .ok()
-                    .filter(|s| *s >= 1)
-                    .ok_or_else(|| {
-                        ChannelError::config(format!(
-                            "‘poll_seconds’ moet een aantal seconden zijn (niet ‘{v}’)"
-                        ))
-                    })?,
-            ),
+            Some(v) => {
+                Duration::from_secs(v.parse::<u64>().ok().filter(|s| *s >= 1).ok_or_else(|| {
+                    ChannelError::config(format!(
+                        "‘poll_seconds’ moet een aantal seconden zijn (niet ‘{v}’)"
+                    ))
+                })?)
+            }
         };
 
         let smtp = smtp::SmtpSettings {
@@ -348,9 +353,10 @@ impl Adapter for EmailAdapter {
             "IMAP: verbonden als {} ({count} in {})",
             self.imap.user, self.imap.mailbox
         );
-        let smtp = self.smtp_check().await.map_err(|e| {
-            ChannelError::new(e.kind, format!("{} (IMAP werkt wel)", e.message))
-        })?;
+        let smtp = self
+            .smtp_check()
+            .await
+            .map_err(|e| ChannelError::new(e.kind, format!("{} (IMAP werkt wel)", e.message)))?;
         Ok(format!("{imap}; {smtp}"))
     }
 
@@ -432,15 +438,31 @@ mod tests {
 
         let mut c = config(BASE);
         c.settings.insert("imap_tls".into(), "misschien".into());
-        assert!(EmailAdapter::new(&c).unwrap_err().message.contains("imap_tls"));
+        assert!(
+            EmailAdapter::new(&c)
+                .unwrap_err()
+                .message
+                .contains("imap_tls")
+        );
 
         let mut c = config(BASE);
         c.settings.insert("imap_port".into(), "99999".into());
-        assert!(EmailAdapter::new(&c).unwrap_err().message.contains("imap_port"));
+        assert!(
+            EmailAdapter::new(&c)
+                .unwrap_err()
+                .message
+                .contains("imap_port")
+        );
 
         let mut c = config(BASE);
-        c.settings.insert("from_address".into(), "geen adres".into());
-        assert!(EmailAdapter::new(&c).unwrap_err().message.contains("from_address"));
+        c.settings
+            .insert("from_address".into(), "geen adres".into());
+        assert!(
+            EmailAdapter::new(&c)
+                .unwrap_err()
+                .message
+                .contains("from_address")
+        );
 
         // Passwords never cross a network unencrypted.
         let mut c = config(BASE);

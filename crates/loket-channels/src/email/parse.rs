@@ -170,7 +170,12 @@ fn synthetic_id(raw: &[u8]) -> String {
     format!("loket-{}@{SYNTHETIC_DOMAIN}", hex::encode(&digest[..16]))
 }
 
-fn build(msg: &Message<'_>, raw: &[u8], received_ms: i64, oversized: Option<u64>) -> InboundMessage {
+fn build(
+    msg: &Message<'_>,
+    raw: &[u8],
+    received_ms: i64,
+    oversized: Option<u64>,
+) -> InboundMessage {
     let message_id = msg
         .message_id()
         .map(clean_id)
@@ -283,25 +288,21 @@ fn header_text<'a>(msg: &'a Message<'_>, name: &'static str) -> Option<&'a str> 
 }
 
 /// Normal, automatic (out-of-office, list mail, `Auto-Submitted`) or a bounce.
-fn classify(
-    msg: &Message<'_>,
-    author: &str,
-    subject: &str,
-    thread_refs: &[String],
-) -> MessageKind {
+fn classify(msg: &Message<'_>, author: &str, subject: &str, thread_refs: &[String]) -> MessageKind {
     let root_type = msg.root_part().content_type();
     let is_report = |report_type: &str| {
         root_type.is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("multipart")
-                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
                 && ct
                     .attribute("report-type")
                     .is_some_and(|r| r.eq_ignore_ascii_case(report_type))
         })
     };
     let local_part = author.split('@').next().unwrap_or("");
-    if is_report("delivery-status") || local_part == "mailer-daemon" || local_part == "postmaster"
-    {
+    if is_report("delivery-status") || local_part == "mailer-daemon" || local_part == "postmaster" {
         return MessageKind::Bounce {
             about: bounced_ids(msg, thread_refs),
         };
@@ -381,18 +382,14 @@ fn bounced_ids(msg: &Message<'_>, thread_refs: &[String]) -> Vec<String> {
                     add(&mut ids, clean_id(id));
                 }
             }
-            PartType::Text(text) => {
-                if is_header_part(part) {
-                    for id in ids_in_header_text(text) {
-                        add(&mut ids, id);
-                    }
+            PartType::Text(text) if is_header_part(part) => {
+                for id in ids_in_header_text(text) {
+                    add(&mut ids, id);
                 }
             }
-            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-                if is_header_part(part) {
-                    for id in ids_in_header_text(&String::from_utf8_lossy(bytes)) {
-                        add(&mut ids, id);
-                    }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) if is_header_part(part) => {
+                for id in ids_in_header_text(&String::from_utf8_lossy(bytes)) {
+                    add(&mut ids, id);
                 }
             }
             _ => {}
@@ -533,7 +530,9 @@ pub fn strip_quoted_tail(text: &str) -> String {
             .map(|last_own| last_own + 1);
         if let Some(start) = first_quote
             && start < lines.len()
-            && lines[start..].iter().any(|l| l.trim_start().starts_with('>'))
+            && lines[start..]
+                .iter()
+                .any(|l| l.trim_start().starts_with('>'))
             && lines[start..]
                 .iter()
                 .filter(|l| !l.trim().is_empty())
@@ -569,7 +568,12 @@ fn is_separator(line: &str) -> bool {
     let lower = line.to_lowercase();
     let core = lower.trim_matches(|c: char| c == '-' || c == '_' || c.is_whitespace());
     (lower.starts_with("---") || lower.starts_with("___"))
-        && ["oorspronkelijk bericht", "original message", "doorgestuurd bericht"].contains(&core)
+        && [
+            "oorspronkelijk bericht",
+            "original message",
+            "doorgestuurd bericht",
+        ]
+        .contains(&core)
 }
 
 /// Outlook's reply header: "Van:" followed within four lines by "Verzonden:"/"Datum:" and
@@ -589,7 +593,9 @@ fn is_outlook_header_block(lines: &[&str]) -> bool {
     window
         .iter()
         .any(|l| starts(l, &["verzonden:", "datum:", "sent:", "date:"]))
-        && window.iter().any(|l| starts(l, &["onderwerp:", "subject:"]))
+        && window
+            .iter()
+            .any(|l| starts(l, &["onderwerp:", "subject:"]))
 }
 
 /// Attachments with their bytes; body text parts are not attachments.
@@ -692,7 +698,10 @@ mod tests {
             vec!["first@mail.example.nl", "loket-7@utrecht.nl"]
         );
         assert_eq!(m.conversation_hint, Some(42));
-        assert_eq!(m.reply_context["subject"], "Re: Losse stoeptegel [Loket #42]");
+        assert_eq!(
+            m.reply_context["subject"],
+            "Re: Losse stoeptegel [Loket #42]"
+        );
         assert_eq!(m.reply_context["message_id"], "abc.123@mail.example.nl");
         assert_eq!(
             m.reply_context["references"],
@@ -731,10 +740,16 @@ mod tests {
     #[test]
     fn tokens_and_reply_subjects() {
         assert_eq!(subject_token(7), "[Loket #7]");
-        assert_eq!(find_subject_token("Re: iets [loket # 12] en meer"), Some(12));
+        assert_eq!(
+            find_subject_token("Re: iets [loket # 12] en meer"),
+            Some(12)
+        );
         assert_eq!(find_subject_token("[Loket #x] [Loket #3]"), Some(3));
         assert_eq!(find_subject_token("Loket #3"), None);
-        assert_eq!(reply_subject("Losse stoeptegel", 5), "Re: Losse stoeptegel [Loket #5]");
+        assert_eq!(
+            reply_subject("Losse stoeptegel", 5),
+            "Re: Losse stoeptegel [Loket #5]"
+        );
         assert_eq!(
             reply_subject("RE: Antw: Re[2]: Losse stoeptegel [Loket #5]", 5),
             "Re: Losse stoeptegel [Loket #5]"
@@ -744,7 +759,10 @@ mod tests {
             "Re: Losse stoeptegel [Loket #5]"
         );
         assert_eq!(reply_subject("", 9), "Re: Uw bericht [Loket #9]");
-        assert_eq!(reply_subject("Reparatie lantaarn", 1), "Re: Reparatie lantaarn [Loket #1]");
+        assert_eq!(
+            reply_subject("Reparatie lantaarn", 1),
+            "Re: Reparatie lantaarn [Loket #1]"
+        );
     }
 
     #[test]
@@ -829,22 +847,55 @@ mod tests {
     #[test]
     fn automatic_messages() {
         let auto = |h: &str| parse(&msg(&format!("From: a@b.nl\n{h}"), "x"), 1).kind;
-        assert_eq!(auto("Subject: vraag\nAuto-Submitted: auto-replied"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: vraag\nAuto-Submitted: no"), MessageKind::Normal);
-        assert_eq!(auto("Subject: vraag\nX-Autoreply: yes"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: vraag\nX-Autorespond: ja"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: vraag\nPrecedence: bulk"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: vraag\nPrecedence: List"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: vraag\nList-Id: <buurt.lists.example>"), MessageKind::Automatic);
+        assert_eq!(
+            auto("Subject: vraag\nAuto-Submitted: auto-replied"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: vraag\nAuto-Submitted: no"),
+            MessageKind::Normal
+        );
+        assert_eq!(
+            auto("Subject: vraag\nX-Autoreply: yes"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: vraag\nX-Autorespond: ja"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: vraag\nPrecedence: bulk"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: vraag\nPrecedence: List"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: vraag\nList-Id: <buurt.lists.example>"),
+            MessageKind::Automatic
+        );
         assert_eq!(
             auto("Subject: vraag\nList-Unsubscribe: <mailto:u@example.nl>"),
             MessageKind::Automatic
         );
-        assert_eq!(auto("Subject: Automatisch antwoord: vraag"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: Out of Office: vraag"), MessageKind::Automatic);
+        assert_eq!(
+            auto("Subject: Automatisch antwoord: vraag"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: Out of Office: vraag"),
+            MessageKind::Automatic
+        );
         assert_eq!(auto("Subject: Afwezig"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: Afwezig: tot 12 juni"), MessageKind::Automatic);
-        assert_eq!(auto("Subject: Afwezigheid vuilniswagen"), MessageKind::Normal);
+        assert_eq!(
+            auto("Subject: Afwezig: tot 12 juni"),
+            MessageKind::Automatic
+        );
+        assert_eq!(
+            auto("Subject: Afwezigheid vuilniswagen"),
+            MessageKind::Normal
+        );
         assert_eq!(auto("Subject: Vakantiepark overlast"), MessageKind::Normal);
     }
 
@@ -898,7 +949,12 @@ mod tests {
 
     #[test]
     fn garbage_does_not_panic() {
-        for raw in [&b""[..], b"\x00\x01\x02", b"no headers at all", b"From:\r\n\r\n"] {
+        for raw in [
+            &b""[..],
+            b"\x00\x01\x02",
+            b"no headers at all",
+            b"From:\r\n\r\n",
+        ] {
             let m = parse(raw, 5);
             assert!(!m.external_id.is_empty());
         }

@@ -71,12 +71,7 @@ pub fn describe(e: &lettre::transport::smtp::Error, user: &str) -> (String, bool
                 true,
             );
         }
-        let detail = e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let detail = e.to_string().lines().next().unwrap_or_default().to_string();
         let what = if e.is_permanent() {
             "de mailserver weigerde het bericht"
         } else {
@@ -124,9 +119,9 @@ pub fn build_reply(
     from_address: &str,
     from_name: Option<&str>,
 ) -> Result<Outgoing, DeliveryError> {
-    let from: Address = from_address.parse().map_err(|_| {
-        DeliveryError::fatal(format!("afzenderadres ‘{from_address}’ is ongeldig"))
-    })?;
+    let from: Address = from_address
+        .parse()
+        .map_err(|_| DeliveryError::fatal(format!("afzenderadres ‘{from_address}’ is ongeldig")))?;
     let name = from_name
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -218,11 +213,7 @@ fn valid_id(id: &str) -> bool {
         && !is_synthetic_id(id)
 }
 
-pub async fn send(
-    transport: &Transport,
-    out: Outgoing,
-    user: &str,
-) -> Result<(), DeliveryError> {
+pub async fn send(transport: &Transport, out: Outgoing, user: &str) -> Result<(), DeliveryError> {
     transport
         .send(out.message)
         .await
@@ -261,16 +252,33 @@ mod tests {
                 "message_id": "abc@mail.example.nl",
                 "references": ["first@mail.example.nl", "loket-3@utrecht.nl", "abc@mail.example.nl"],
             }),
-            vec!["first@mail.example.nl", "loket-3@utrecht.nl", "loket-x@synthetisch.loket.invalid", "abc@mail.example.nl"],
+            vec![
+                "first@mail.example.nl",
+                "loket-3@utrecht.nl",
+                "loket-x@synthetisch.loket.invalid",
+                "abc@mail.example.nl",
+            ],
         );
         let out = build_reply(&r, "loket@utrecht.nl", None).unwrap();
         assert_eq!(out.message_id, "loket-7@utrecht.nl");
         let text = formatted(&out);
-        assert!(text.contains("From: \"Gemeente Utrecht\" <loket@utrecht.nl>\r\n"), "{text}");
+        assert!(
+            text.contains("From: \"Gemeente Utrecht\" <loket@utrecht.nl>\r\n"),
+            "{text}"
+        );
         assert!(text.contains("To: anna@example.nl\r\n"), "{text}");
-        assert!(text.contains("Subject: Re: Losse stoeptegel [Loket #42]\r\n"), "{text}");
-        assert!(text.contains("Message-ID: <loket-7@utrecht.nl>\r\n"), "{text}");
-        assert!(text.contains("In-Reply-To: <abc@mail.example.nl>\r\n"), "{text}");
+        assert!(
+            text.contains("Subject: Re: Losse stoeptegel [Loket #42]\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Message-ID: <loket-7@utrecht.nl>\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("In-Reply-To: <abc@mail.example.nl>\r\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "References: <first@mail.example.nl> <loket-3@utrecht.nl>\r\n <abc@mail.example.nl>"
@@ -292,9 +300,15 @@ mod tests {
         );
         let out = build_reply(&r, "loket@utrecht.nl", Some("Team Loket")).unwrap();
         let text = formatted(&out);
-        assert!(text.contains("From: \"Team Loket\" <loket@utrecht.nl>"), "{text}");
+        assert!(
+            text.contains("From: \"Team Loket\" <loket@utrecht.nl>"),
+            "{text}"
+        );
         assert!(text.contains("To: piet@example.nl"), "{text}");
-        assert!(text.contains("Subject: Re: Losse stoeptegel [Loket #42]"), "{text}");
+        assert!(
+            text.contains("Subject: Re: Losse stoeptegel [Loket #42]"),
+            "{text}"
+        );
         assert!(!text.contains("In-Reply-To"), "{text}");
         assert!(!text.contains("References"), "{text}");
     }

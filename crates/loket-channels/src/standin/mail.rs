@@ -288,7 +288,12 @@ protocol imap {{
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.join("smtp.log"))?);
         if euid == 0 {
-            cmd.args(["--uid", &mail_uid.to_string(), "--gid", &mail_gid.to_string()]);
+            cmd.args([
+                "--uid",
+                &mail_uid.to_string(),
+                "--gid",
+                &mail_gid.to_string(),
+            ]);
         }
         let mut child = cmd.spawn()?;
         servers._smtp_stdin = child.stdin.take();
@@ -343,10 +348,7 @@ protocol imap {{
         std::fs::read_to_string(self.dir.join("smtp.log")).unwrap_or_default()
     }
 
-    async fn session(
-        &self,
-        user: &str,
-    ) -> io::Result<async_imap::Session<tokio::net::TcpStream>> {
+    async fn session(&self, user: &str) -> io::Result<async_imap::Session<tokio::net::TcpStream>> {
         let tcp = tokio::net::TcpStream::connect((self.host(), self.imap_port)).await?;
         let mut client = async_imap::Client::new(tcp);
         client
