@@ -211,7 +211,10 @@ async fn idle_is_renewed_without_losing_mail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_when_the_server_has_no_idle() {
-    let s = servers!(MailOptions { idle: false });
+    let s = servers!(MailOptions {
+        idle: false,
+        ..MailOptions::default()
+    });
     assert!(
         !s.capabilities(GEMEENTE)
             .await
@@ -687,4 +690,30 @@ async fn listen_reports_a_lost_connection_as_an_error() {
         .unwrap();
     let e = r.unwrap_err();
     assert_eq!(e.kind, ChannelErrorKind::Unreachable, "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_certificates_are_refused_over_tls_and_starttls() {
+    let s = servers!(MailOptions {
+        tls: true,
+        ..MailOptions::default()
+    });
+    for (mode, port) in [("tls", s.imaps_port.unwrap()), ("starttls", s.imap_port)] {
+        let mut config = s.account_config(GEMEENTE);
+        config.settings.insert("imap_tls".into(), mode.into());
+        config.settings.insert("imap_port".into(), port.to_string());
+        let e = EmailAdapter::new(&config)
+            .unwrap()
+            .test_connection()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ChannelErrorKind::Unreachable, "{mode}: {e:?}");
+        assert!(
+            e.message.contains("beveiligde verbinding") && e.message.contains("certificate"),
+            "{mode}: {}",
+            e.message
+        );
+    }
+    // The same server without TLS still works, so the refusal was about the certificate.
+    assert!(adapter(&s).test_connection().await.is_ok());
 }

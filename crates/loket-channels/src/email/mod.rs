@@ -4,6 +4,8 @@
 //! - Cursor: `"<uidvalidity>:<last_uid>"` of the configured mailbox. A changed UIDVALIDITY (the
 //!   mailbox was rebuilt) re-reads the last two weeks; the Message-ID de-duplicates.
 //! - Reading never changes the mailbox: it is opened with EXAMINE and read with `BODY.PEEK[]`.
+//! - A batch holds at most 100 messages or 50 MB; `backfill` returns the first batch after the
+//!   cursor, and `listen` first sends everything still waiting after its cursor, then waits.
 //! - [`InboundMessage::reply_context`](crate::adapter::InboundMessage::reply_context):
 //!   `{"subject": "…", "message_id": "…" | null, "references": ["…"], "reply_to"?: "…"}`;
 //!   `message_id` is null when the mail had none (its `external_id` is then synthesised).

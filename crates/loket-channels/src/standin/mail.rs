@@ -46,11 +46,17 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 pub struct MailOptions {
     /// Advertise IDLE (Dovecot's default); false to test the polling fallback.
     pub idle: bool,
+    /// Also offer TLS (IMAPS on [`MailServers::imaps_port`], STARTTLS on the IMAP port) with a
+    /// self-signed certificate made by `openssl`, which a client must refuse.
+    pub tls: bool,
 }
 
 impl Default for MailOptions {
     fn default() -> Self {
-        Self { idle: true }
+        Self {
+            idle: true,
+            tls: false,
+        }
     }
 }
 
@@ -59,6 +65,8 @@ pub struct MailServers {
     dir: PathBuf,
     pub imap_port: u16,
     pub smtp_port: u16,
+    /// IMAP over TLS, when started with [`MailOptions::tls`].
+    pub imaps_port: Option<u16>,
     dovecot: Option<Child>,
     smtp: Option<Child>,
     /// Held open: the SMTP server exits when it closes.
@@ -80,10 +88,15 @@ fn find_dovecot() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_ports() -> io::Result<(u16, u16)> {
+fn free_ports() -> io::Result<(u16, u16, u16)> {
     let a = TcpListener::bind("127.0.0.1:0")?;
     let b = TcpListener::bind("127.0.0.1:0")?;
-    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
+    let c = TcpListener::bind("127.0.0.1:0")?;
+    Ok((
+        a.local_addr()?.port(),
+        b.local_addr()?.port(),
+        c.local_addr()?.port(),
+    ))
 }
 
 /// (name, uid, gid) of a user in /etc/passwd, by name or uid.
@@ -162,11 +175,12 @@ impl MailServers {
             dir: dir.clone(),
             imap_port: 0,
             smtp_port: 0,
+            imaps_port: None,
             dovecot: None,
             smtp: None,
             _smtp_stdin: None,
         };
-        let (imap_port, smtp_port) = free_ports()?;
+        let (imap_port, smtp_port, tls_port) = free_ports()?;
         servers.imap_port = imap_port;
         servers.smtp_port = smtp_port;
 
@@ -208,6 +222,39 @@ impl MailServers {
         } else {
             "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+\n".into()
         };
+        let tls = if opts.tls {
+            let made = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(dir.join("key.pem"))
+                .arg("-out")
+                .arg(dir.join("cert.pem"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_err(|e| skipped(format!("openssl not found ({e}); needed for TLS tests")))?;
+            if !made.success() {
+                return Err(io::Error::other(
+                    "openssl could not make a test certificate",
+                ));
+            }
+            servers.imaps_port = Some(tls_port);
+            format!(
+                "ssl = yes\nssl_cert = <{0}/cert.pem\nssl_key = <{0}/key.pem\n",
+                dir.display()
+            )
+        } else {
+            "ssl = no\n".to_string()
+        };
+        let imaps_port = if opts.tls { tls_port } else { 0 };
         let d = dir.display();
         let conf = format!(
             r#"# Written by loket-channels' standin::mail for one test; deleted afterwards.
@@ -217,8 +264,7 @@ base_dir = {d}/run
 state_dir = {d}/state
 instance_name = loket-test-{n}
 log_path = {d}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{tls}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
 default_login_user = {login_user}
@@ -243,7 +289,8 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 # No chroot: it needs root, and the tests may run without.
