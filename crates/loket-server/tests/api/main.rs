@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod channels;
 mod conversations;
+mod email;
 mod inbound;
 mod isolation;
 mod klantinteracties;
