@@ -29,9 +29,12 @@ use tokio::sync::mpsc;
 #[derive(Default)]
 pub struct Runtime {
     tasks: Mutex<HashMap<i64, tokio::task::AbortHandle>>,
-    /// Built adapters by account, with the `updated_at` of the configuration they were built from.
-    adapters: Mutex<HashMap<i64, (i64, Arc<dyn Adapter>)>>,
+    /// Built adapters by account.
+    adapters: Mutex<HashMap<i64, Built>>,
 }
+
+/// An adapter with the `updated_at` of the configuration it was built from.
+type Built = (i64, Arc<dyn Adapter>);
 
 impl Runtime {
     /// Stops every pull task (server shutdown).

@@ -100,10 +100,20 @@ async fn email_in_reply_out_and_threaded_answer(app: TestApp) {
     })
     .await;
     let msgs = messages(&anna, cid).await;
-    assert!(msgs[0]["body"].as_str().unwrap().contains("losse stoeptegel"));
+    assert!(
+        msgs[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("losse stoeptegel")
+    );
     // Loket reads without marking the municipality's mail as read.
     assert_eq!(servers.seen_count(mail::GEMEENTE).await.unwrap(), 0);
-    reply(&anna, cid, "Dank voor uw melding, we maken de tegel deze week.").await;
+    reply(
+        &anna,
+        cid,
+        "Dank voor uw melding, we maken de tegel deze week.",
+    )
+    .await;
     let got = servers
         .wait_for_messages(mail::INWONER, 1, Duration::from_secs(20))
         .await
@@ -117,7 +127,10 @@ async fn email_in_reply_out_and_threaded_answer(app: TestApp) {
     let subject = header(&raw, "Subject").unwrap();
     assert!(subject.contains(&format!("[Loket #{cid}]")), "{subject}");
     assert!(subject.starts_with("Re: "), "{subject}");
-    assert!(raw.contains("Gemeente Utrecht"), "sent in the municipality's name");
+    assert!(
+        raw.contains("Gemeente Utrecht"),
+        "sent in the municipality's name"
+    );
     assert!(raw.contains("deze week"));
     let ours = header(&raw, "Message-ID").unwrap();
     // The resident answers the reply: the same conversation, found by In-Reply-To.
@@ -134,7 +147,11 @@ async fn email_in_reply_out_and_threaded_answer(app: TestApp) {
         .await
         .unwrap();
     inbound_count(&app, &anna, "email", 2).await;
-    assert_eq!(on_channel(&anna, "email").await.len(), 1, "one conversation");
+    assert_eq!(
+        on_channel(&anna, "email").await.len(),
+        1,
+        "one conversation"
+    );
     // An HTML-only mail with an attachment from someone else: shown as text, file kept.
     let html_mail = format!(
         "From: Els <{from}>\r\nTo: {to}\r\nSubject: Foto van de schade\r\nMessage-ID: <els-1@loket.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Zie de <b>foto</b> van de kapotte bank.</p><script>alert(1)</script></body></html>\r\n--b1\r\nContent-Type: image/png; name=\"bank.png\"\r\nContent-Disposition: attachment; filename=\"bank.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1--\r\n",
@@ -184,7 +201,12 @@ async fn email_restart_auto_replies_bounces_and_garbage(app: TestApp) {
     servers
         .append(
             mail::GEMEENTE,
-            &resident_mail("r-1@loket.test", "Grofvuil", "Wanneer komt het grofvuil?", ""),
+            &resident_mail(
+                "r-1@loket.test",
+                "Grofvuil",
+                "Wanneer komt het grofvuil?",
+                "",
+            ),
         )
         .await
         .unwrap();
@@ -210,7 +232,14 @@ async fn email_restart_auto_replies_bounces_and_garbage(app: TestApp) {
     let anna = app.login("anna@utrecht.nl").await;
     inbound_count(&app, &anna, "email", 3).await;
     // The position is lost (a crash before it was stored): everything is read again, stored once.
-    let cursor = app.state.store.channel_account(id).await.unwrap().cursor.unwrap();
+    let cursor = app
+        .state
+        .store
+        .channel_account(id)
+        .await
+        .unwrap()
+        .cursor
+        .unwrap();
     let validity = cursor.split(':').next().unwrap();
     app.state
         .store
@@ -263,11 +292,20 @@ async fn email_restart_auto_replies_bounces_and_garbage(app: TestApp) {
     servers
         .append(
             mail::GEMEENTE,
-            &resident_mail("r-4@loket.test", "Nog een vraag", "Is het zwembad open?", ""),
+            &resident_mail(
+                "r-4@loket.test",
+                "Nog een vraag",
+                "Is het zwembad open?",
+                "",
+            ),
         )
         .await
         .unwrap();
     inbound_count(&app, &anna, "email", 4).await;
     let row = app.state.store.channel_account(id).await.unwrap();
-    assert!(row.ignored >= 2, "auto-reply and bounce ignored: {}", row.ignored);
+    assert!(
+        row.ignored >= 2,
+        "auto-reply and bounce ignored: {}",
+        row.ignored
+    );
 }

@@ -75,13 +75,12 @@ impl TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(mut h) = self.server.take() {
-            if tokio::time::timeout(Duration::from_secs(10), &mut h)
+        if let Some(mut h) = self.server.take()
+            && tokio::time::timeout(Duration::from_secs(10), &mut h)
                 .await
                 .is_err()
-            {
-                h.abort();
-            }
+        {
+            h.abort();
         }
         self.state.channels.stop_all();
     }
