@@ -1,6 +1,7 @@
-//! Channel adapters: how replies leave Loket. Inbound adapters normalise into
-//! [`Inbound`]; outbound adapters deliver an [`Outgoing`] and report a [`DeliveryError`] that the
-//! outbox turns into a retry.
+//! Channel adapters. Resident channels (e-mail, Mastodon, Meta) implement the one
+//! [`Adapter`] trait: inbound they normalise into [`adapter::InboundMessage`], outbound they
+//! deliver an [`adapter::Reply`]. The generic webhook and Signalen clients deliver an
+//! [`Outgoing`]. Every failure is a [`DeliveryError`] that the outbox turns into a retry or not.
 
 pub mod adapter;
 pub mod email;
@@ -14,19 +15,6 @@ pub mod webhook;
 pub use adapter::{Adapter, ChannelKind};
 
 use serde::{Deserialize, Serialize};
-
-/// A normalised inbound message, whatever channel it came from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Inbound {
-    pub external_id: String,
-    pub channel: String,
-    pub author_id: String,
-    pub author_name: String,
-    pub text: String,
-    pub sent_at_ms: i64,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-}
 
 /// A reply as it leaves Loket: always in the municipality's name, never the pool's.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

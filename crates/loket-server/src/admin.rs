@@ -1809,8 +1809,8 @@ async fn team_create(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct CsrfForm {
-    csrf: String,
+pub(crate) struct CsrfForm {
+    pub csrf: String,
 }
 
 async fn team_delete(

@@ -2,7 +2,7 @@
 //! form per account built from the adapter's [`Field`] list (secrets write-only), "test
 //! verbinding", and switching an account on or off.
 
-use crate::admin::{AdminCtx, Ctx, Flash, done, enter, enter_post, error_response};
+use crate::admin::{AdminCtx, CsrfForm, Ctx, Flash, done, enter, enter_post, error_response};
 use crate::auth::CurrentUser;
 use crate::channels;
 use crate::error::{AppError, AppResult};
@@ -378,12 +378,6 @@ async fn save(
         }
         Err(e) => error_response(e, ctx.t.0),
     }
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn test(

@@ -102,57 +102,27 @@ async fn intake(n: usize, concurrency: usize) -> anyhow::Result<()> {
     }));
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/api/v1/inbound");
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..concurrency {
-        let client = client.clone();
-        let url = url.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut i = w;
-            while i < n {
-                let body = serde_json::json!({"external_id": format!("b-{i}"), "channel": "api", "author": {"id": format!("a-{i}"), "name": "Bench"},
-                    "text": TEXTS[i % TEXTS.len()], "sent_at": "2026-11-29T12:00:00Z"});
-                let r = client.post(&url).bearer_auth("bench-key").json(&body).send().await?;
-                anyhow::ensure!(r.status() == 202, "HTTP {}", r.status());
-                i += concurrency;
-            }
-            Ok::<(), anyhow::Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    let api_rate = n as f64 / t0.elapsed().as_secs_f64();
+    let api_rate = drive(n, concurrency, 202, move |i| {
+        let body = serde_json::json!({"external_id": format!("b-{i}"), "channel": "api", "author": {"id": format!("a-{i}"), "name": "Bench"},
+            "text": TEXTS[i % TEXTS.len()], "sent_at": "2026-11-29T12:00:00Z"});
+        client.post(&url).bearer_auth("bench-key").json(&body)
+    })
+    .await?;
 
     // The webhook path: signed WhatsApp Cloud API deliveries to a channel account's URL.
-    let webhook_url = whatsapp_account(&state_for_bench, addr).await?;
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..concurrency {
-        let client = client.clone();
-        let url = webhook_url.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut i = w;
-            while i < n {
-                let body = serde_json::to_vec(&whatsapp_payload(i, TEXTS[i % TEXTS.len()]))?;
-                let sig = loket_channels::webhook::sign(APP_SECRET.as_bytes(), &body);
-                let r = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-hub-signature-256", sig)
-                    .body(body)
-                    .send()
-                    .await?;
-                anyhow::ensure!(r.status() == 200, "HTTP {}", r.status());
-                i += concurrency;
-            }
-            Ok::<(), anyhow::Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    let webhook_rate = n as f64 / t0.elapsed().as_secs_f64();
+    let url = whatsapp_account(&state_for_bench, addr).await?;
+    let client = reqwest::Client::new();
+    let webhook_rate = drive(n, concurrency, 200, move |i| {
+        let body = serde_json::to_vec(&whatsapp_payload(i, TEXTS[i % TEXTS.len()]))
+            .expect("JSON of a literal");
+        let sig = loket_channels::webhook::sign(APP_SECRET.as_bytes(), &body);
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sig)
+            .body(body)
+    })
+    .await?;
     let _ = tx.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -164,6 +134,33 @@ async fn intake(n: usize, concurrency: usize) -> anyhow::Result<()> {
     println!("WhatsApp webhook:   {webhook_rate:>10.0} msg/s");
     println!("ratio webhook/bare: {:>10.2}", webhook_rate / bare_rate);
     Ok(())
+}
+
+/// Sends requests `0..n` from `concurrency` concurrent clients; each must answer `expect`.
+/// Returns requests per second.
+async fn drive(
+    n: usize,
+    concurrency: usize,
+    expect: u16,
+    request: impl Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+) -> anyhow::Result<f64> {
+    let request = std::sync::Arc::new(request);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(concurrency) {
+                let r = request(i).send().await?;
+                anyhow::ensure!(r.status() == expect, "HTTP {}", r.status());
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(n as f64 / t0.elapsed().as_secs_f64())
 }
 
 const APP_SECRET: &str = "bench-app-secret";
