@@ -349,7 +349,12 @@ async fn inbound_request(
         tenant: row.tenant_code.clone(),
         channel: kind.as_str().into(),
         external_id: scoped(row.id, &m.external_id).chars().take(200).collect(),
-        author_id: m.author_id.chars().take(200).collect(),
+        // A mail without a From address is still a resident's message: keep it, unanswerable.
+        author_id: if m.author_id.trim().is_empty() {
+            "onbekende-afzender".into()
+        } else {
+            m.author_id.chars().take(200).collect()
+        },
         author_name: m.author_name.chars().take(200).collect(),
         text,
         sent_at: m.sent_at_ms,
