@@ -378,6 +378,14 @@ pub trait Adapter: Send + Sync {
         Ok(())
     }
 
+    /// Downloads a file the platform only gave a reference for ([`Attachment::reference`], e.g.
+    /// a WhatsApp media id): (content type, bytes).
+    async fn fetch_attachment(&self, _reference: &str) -> Result<(String, Vec<u8>), ChannelError> {
+        Err(ChannelError::unsupported(
+            "dit kanaal kan geen bijlagen ophalen",
+        ))
+    }
+
     /// Push channels: a call to this account's webhook URL (verification or events).
     fn webhook(&self, _req: &WebhookRequest) -> Result<WebhookOutcome, ChannelError> {
         Err(ChannelError::unsupported(

@@ -600,6 +600,35 @@ pub async fn deliver(
     }
 }
 
+/// Longest file fetched from a platform on an agent's request.
+const MAX_FETCHED_BYTES: usize = 25 * 1024 * 1024;
+
+/// Fetches an attachment the platform holds (a WhatsApp image) and keeps it, so the next
+/// download is local.
+pub async fn fetch_attachment(
+    state: &AppState,
+    account_id: i64,
+    a: &loket_store::AttachmentRow,
+) -> AppResult<Vec<u8>> {
+    let reference = a.reference.as_deref().ok_or(AppError::NotFound)?;
+    let row = state.store.channel_account(account_id).await?;
+    let adapter = adapter_for(state, &row).map_err(|e| AppError::Invalid(e.message))?;
+    let (content_type, data) = adapter.fetch_attachment(reference).await.map_err(|e| {
+        AppError::Invalid(format!(
+            "de bijlage kon niet worden opgehaald: {}",
+            e.message
+        ))
+    })?;
+    if data.len() > MAX_FETCHED_BYTES {
+        return Err(AppError::TooLarge);
+    }
+    state
+        .store
+        .set_attachment_data(a.id, &content_type, &data)
+        .await?;
+    Ok(data)
+}
+
 /// "Test verbinding" for an account, in Dutch.
 pub async fn test_connection(state: &AppState, row: &ChannelAccountRow) -> (bool, String) {
     let a = match adapter_for(state, row) {

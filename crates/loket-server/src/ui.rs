@@ -950,7 +950,16 @@ async fn attachment(
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    match state.store.attachment_data(id, &user.visible).await {
+    let found = match state.store.attachment_data(id, &user.visible).await {
+        Ok((a, None, Some(account))) if a.reference.is_some() => {
+            crate::channels::fetch_attachment(&state, account, &a)
+                .await
+                .map(|data| (a, Some(data)))
+        }
+        Ok((a, data, _)) => Ok((a, data)),
+        Err(e) => Err(AppError::from(e)),
+    };
+    match found {
         Ok((a, Some(data))) => {
             let name: String = a
                 .filename
@@ -976,7 +985,7 @@ async fn attachment(
                 .into_response()
         }
         Ok((_, None)) => AppError::NotFound.into_response(),
-        Err(e) => AppError::from(e).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

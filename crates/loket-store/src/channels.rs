@@ -77,6 +77,18 @@ pub struct ChannelBacklog {
     pub failed: i64,
 }
 
+/// An attachment row with its bytes and its conversation's channel account.
+type AttachmentData = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
+
 /// Delivery states in the order a message moves through them; status callbacks never move a
 /// message backwards (a late `delivered` after `read`).
 fn state_rank(s: &str) -> i32 {
@@ -311,30 +323,43 @@ impl Store {
             .bind(conversation_id).fetch_all(p).await?))
     }
 
-    /// One attachment's bytes, scoped to the tenants the caller may see.
+    /// One attachment's bytes (`None` while only the platform has them) and the channel account
+    /// its conversation came in on, scoped to the tenants the caller may see.
     pub async fn attachment_data(
         &self,
         id: i64,
         visible: &[String],
-    ) -> Result<(AttachmentRow, Option<Vec<u8>>)> {
+    ) -> Result<(AttachmentRow, Option<Vec<u8>>, Option<i64>)> {
         if visible.is_empty() {
             return Err(StoreError::NotFound);
         }
         let sql = format!(
-            "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.reference, a.data FROM attachments a
+            "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.reference, a.data, c.channel_account_id FROM attachments a
              JOIN messages m ON m.id = a.message_id JOIN conversations c ON c.id = m.conversation_id
              WHERE a.id = $1 AND c.tenant_code IN ({})",
             crate::placeholders(2, visible.len())
         );
         with_pool!(self, p => {
-            let mut q = sqlx::query_as::<_, (i64, i64, String, String, i64, Option<String>, Option<Vec<u8>>)>(&sql).bind(id);
+            let mut q = sqlx::query_as::<_, AttachmentData>(&sql).bind(id);
             for v in visible {
                 q = q.bind(v);
             }
-            let (id, message_id, filename, content_type, size, reference, data) =
+            let (id, message_id, filename, content_type, size, reference, data, account) =
                 q.fetch_optional(p).await?.ok_or(StoreError::NotFound)?;
-            Ok((AttachmentRow { id, message_id, filename, content_type, size, reference }, data))
+            Ok((AttachmentRow { id, message_id, filename, content_type, size, reference }, data, account))
         })
+    }
+
+    /// Keeps the bytes of an attachment fetched from the platform, so it is fetched once.
+    pub async fn set_attachment_data(
+        &self,
+        id: i64,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<()> {
+        with_pool!(self, p => { sqlx::query("UPDATE attachments SET data = $1, size = $2, content_type = $3 WHERE id = $4")
+            .bind(data).bind(data.len() as i64).bind(content_type).bind(id).execute(p).await?; });
+        Ok(())
     }
 
     /// Keeps a public mention that is not for the inbox (monitoring); duplicates are ignored.

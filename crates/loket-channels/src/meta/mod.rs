@@ -647,6 +647,73 @@ impl Adapter for MetaAdapter {
         })
     }
 
+    /// WhatsApp: the media id's metadata names a short-lived URL that needs the token.
+    /// Messenger and Instagram: the reference is already the file's (public CDN) URL, fetched
+    /// without the token.
+    async fn fetch_attachment(&self, reference: &str) -> Result<(String, Vec<u8>), ChannelError> {
+        let (url, with_token) = if self.kind == ChannelKind::Whatsapp {
+            let id = valid_id("media-id", reference)
+                .ok()
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| ChannelError::malformed("ongeldig media-id van WhatsApp"))?;
+            let meta = self
+                .http
+                .get(format!("{}/{}/{id}", self.base, self.version))
+                .bearer_auth(&self.access_token)
+                .send()
+                .await
+                .map_err(|e| ChannelError::unreachable(graph::transport_error(&e)))?;
+            let status = meta.status().as_u16();
+            let bytes = meta
+                .bytes()
+                .await
+                .map_err(|e| ChannelError::unreachable(graph::transport_error(&e)))?;
+            if !(200..300).contains(&status) {
+                return Err(graph::channel_error(
+                    &GraphError::parse(status, &bytes),
+                    &self.account_id,
+                ));
+            }
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|_| ChannelError::malformed("Meta gaf onleesbare media-gegevens"))?;
+            let url = v
+                .get("url")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ChannelError::malformed("Meta gaf geen download-URL"))?;
+            (url.to_string(), true)
+        } else {
+            (reference.to_string(), false)
+        };
+        if !(url.starts_with("https://") || valid_base(&url).is_ok()) {
+            return Err(ChannelError::malformed("de bijlage heeft geen veilige URL"));
+        }
+        let mut req = self.http.get(&url);
+        if with_token {
+            req = req.bearer_auth(&self.access_token);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ChannelError::unreachable(graph::transport_error(&e)))?;
+        if !resp.status().is_success() {
+            return Err(ChannelError::unreachable(format!(
+                "de bijlage is niet meer beschikbaar bij Meta (HTTP {})",
+                resp.status().as_u16()
+            )));
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let data = resp
+            .bytes()
+            .await
+            .map_err(|e| ChannelError::unreachable(graph::transport_error(&e)))?;
+        Ok((content_type, data.to_vec()))
+    }
+
     fn webhook(&self, req: &WebhookRequest) -> Result<WebhookOutcome, ChannelError> {
         match req.method.to_ascii_uppercase().as_str() {
             "GET" => self.handshake(req),

@@ -84,6 +84,9 @@ struct Inner {
     failing: usize,
     window_closed: bool,
     next_id: u64,
+    /// Media a resident sent (WhatsApp media id → content type, bytes).
+    media: HashMap<String, (String, Vec<u8>)>,
+    base_url: String,
 }
 
 /// Controls and inspects a running stand-in; the server stops when the last clone is dropped.
@@ -131,6 +134,15 @@ impl MetaStandinHandle {
     }
 
     /// While closed, free text is refused as outside the 24-hour window; templates pass.
+    /// A file a resident sent: downloadable by its media id, as on Meta.
+    pub fn add_media(&self, media_id: &str, mime_type: &str, data: &[u8]) {
+        self.inner
+            .lock()
+            .unwrap()
+            .media
+            .insert(media_id.to_string(), (mime_type.to_string(), data.to_vec()));
+    }
+
     pub fn set_window_closed(&self, closed: bool) {
         self.lock().window_closed = closed;
     }
@@ -160,15 +172,19 @@ impl MetaStandin {
             failing: 0,
             window_closed: false,
             next_id: 1,
+            media: HashMap::new(),
+            base_url: String::new(),
         }));
         let app = Router::new()
             .route("/{version}/{id}/messages", post(send_message))
             .route("/{version}/{id}", get(lookup))
+            .route("/media-download/{id}", get(download))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind stand-in");
         let addr = listener.local_addr().expect("stand-in address");
+        inner.lock().expect("lock").base_url = format!("http://{addr}");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -388,6 +404,18 @@ async fn lookup(
         return bad_token(n);
     }
     let fields = query.get("fields").cloned().unwrap_or_default();
+    // A media id: its documented metadata with a short-lived download URL.
+    if let Some((mime, data)) = inner.media.get(&id) {
+        let answer = json!({
+            "messaging_product": "whatsapp",
+            "url": format!("{}/media-download/{id}", inner.base_url),
+            "mime_type": mime,
+            "sha256": "81d3bd8a8db4868c9520ed47186e8b7c5789e61ff79f7f834be6950b808a90d3",
+            "file_size": data.len(),
+            "id": id,
+        });
+        return (StatusCode::OK, axum::Json(answer)).into_response();
+    }
     let answer = if fields.contains("display_phone_number") {
         json!({
             "display_phone_number": "+31 6 12345678",
@@ -400,6 +428,27 @@ async fn lookup(
         json!({ "name": VERIFIED_NAME, "id": id })
     };
     (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+/// The media URL: like Meta's, it needs the access token.
+async fn download(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let inner = state.lock().unwrap_or_else(|p| p.into_inner());
+    if !authorized(&inner, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match inner.media.get(&id) {
+        Some((mime, data)) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, mime.clone())],
+            data.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -517,6 +517,37 @@ async fn whatsapp_in_reply_out_with_statuses(app: TestApp) {
         .await
         .unwrap();
     assert!(html.contains("gelezen"));
+    // A photo: kept as a reference, fetched from Meta (with the token) when the agent opens it.
+    m.add_media(
+        "1386462835482516",
+        "image/jpeg",
+        b"\xff\xd8\xff\xe0 foto van de lantaarnpaal",
+    );
+    let photo = meta::whatsapp_image(
+        "31612345678",
+        "wamid.IMG1",
+        "1386462835482516",
+        Some("Zo ziet hij eruit"),
+    );
+    assert_eq!(meta_post(&url, &photo).await.status(), 200);
+    let att = eventually(10, "the photo on the conversation", || async {
+        let c = anna.json(&format!("/api/v1/conversations/{cid}")).await;
+        c["attachments"].as_array()?.first().cloned()
+    })
+    .await;
+    let r = anna
+        .get(&format!("/bijlagen/{}", att["id"].as_i64().unwrap()))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        &r.bytes().await.unwrap()[..],
+        b"\xff\xd8\xff\xe0 foto van de lantaarnpaal"
+    );
+    let c = anna.json(&format!("/api/v1/conversations/{cid}")).await;
+    assert!(
+        c["attachments"][0]["size"].as_i64().unwrap() > 0,
+        "kept locally"
+    );
 }
 
 async fn whatsapp_location_routes_on_the_national_entry(app: TestApp) {
