@@ -628,36 +628,81 @@ async fn meta_bad_signature_and_malformed_payloads_are_refused(app: TestApp) {
     assert!(page.contains("2 ongeldige handtekening"), "health shows it");
 }
 
+/// A text message on a Meta channel, as Meta documents it.
+fn meta_text(kind: &str, from: &str, id: &str, text: &str) -> Value {
+    match kind {
+        "whatsapp" => meta::whatsapp_text(from, id, text),
+        "messenger" => meta::messenger_text(from, id, text),
+        _ => meta::instagram_text(from, id, text),
+    }
+}
+
 async fn meta_redelivery_across_a_restart_is_stored_once(app: TestApp) {
-    let (_m, _admin, url, _id) = meta_setup(&app, "GM0344", "whatsapp").await;
-    let first = meta::whatsapp_text("31622222222", "wamid.R1", "Is het zwembad open?");
-    assert_eq!(meta_post(&url, &first).await.status(), 200);
-    // Loket goes down: Meta's delivery fails and Meta keeps the message to deliver again.
-    let mut app = app;
-    app.stop().await;
-    let second = meta::whatsapp_text("31622222222", "wamid.R2", "En tot hoe laat?");
-    assert!(
-        reqwest::Client::new()
+    const KINDS: [&str; 3] = ["whatsapp", "messenger", "instagram"];
+    let mut urls = vec![];
+    for kind in KINDS {
+        let (_m, _admin, url, _id) = meta_setup(&app, "GM0344", kind).await;
+        let first = meta_text(
+            kind,
+            "31622222222",
+            &format!("{kind}.R1"),
+            "Is het zwembad open?",
+        );
+        assert_eq!(meta_post(&url, &first).await.status(), 200);
+        // A bad signature is refused on every Meta channel.
+        let r = reqwest::Client::new()
             .post(&url)
-            .body(serde_json::to_vec(&second).unwrap())
+            .header("x-hub-signature-256", meta::sign("fout", b"{}"))
+            .body("{}")
             .send()
             .await
-            .is_err(),
-        "the server is down"
-    );
+            .unwrap();
+        assert_eq!(r.status(), 401, "{kind}");
+        urls.push((kind, url, first));
+    }
+    // Loket goes down: Meta's deliveries fail and Meta keeps the messages to deliver again.
+    let mut app = app;
+    app.stop().await;
+    for (kind, url, _) in &urls {
+        let second = meta_text(
+            kind,
+            "31622222222",
+            &format!("{kind}.R2"),
+            "En tot hoe laat?",
+        );
+        assert!(
+            reqwest::Client::new()
+                .post(url)
+                .body(serde_json::to_vec(&second).unwrap())
+                .send()
+                .await
+                .is_err(),
+            "the server is down"
+        );
+    }
     let app = app.restart().await;
-    // The webhook key and secrets survive; Meta redelivers both (the first one again, too).
-    let url = url.replace(&url[..url.find("/kanalen").unwrap()], &app.base);
-    assert_eq!(meta_post(&url, &second).await.status(), 200);
-    assert_eq!(meta_post(&url, &first).await.status(), 200);
+    // The webhook keys and secrets survive; Meta redelivers both (the first one again, too).
+    for (kind, url, first) in &urls {
+        let url = url.replace(&url[..url.find("/kanalen").unwrap()], &app.base);
+        let second = meta_text(
+            kind,
+            "31622222222",
+            &format!("{kind}.R2"),
+            "En tot hoe laat?",
+        );
+        assert_eq!(meta_post(&url, &second).await.status(), 200);
+        assert_eq!(meta_post(&url, first).await.status(), 200);
+    }
     let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
-    let msgs = inbound_count(&app, &anna, "whatsapp", 2).await;
-    assert_eq!(
-        on_channel(&anna, "whatsapp").await.len(),
-        1,
-        "one conversation"
-    );
-    assert!(msgs.iter().any(|m| m["body"] == "En tot hoe laat?"));
+    for kind in KINDS {
+        let msgs = inbound_count(&app, &anna, kind, 2).await;
+        assert_eq!(
+            on_channel(&anna, kind).await.len(),
+            1,
+            "one {kind} conversation"
+        );
+        assert!(msgs.iter().any(|m| m["body"] == "En tot hoe laat?"));
+    }
 }
 
 async fn whatsapp_window_closed_sends_the_template(app: TestApp) {
