@@ -5,6 +5,8 @@
 
 pub mod adapter;
 pub mod email;
+mod html;
+mod http;
 pub mod mastodon;
 pub mod meta;
 pub mod signalen;

@@ -21,10 +21,8 @@ impl Default for SignalenClient {
 
 impl SignalenClient {
     pub fn new(timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(timeout)
-            .user_agent(concat!("Loket/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
         Self { http }

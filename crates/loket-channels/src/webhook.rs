@@ -45,10 +45,8 @@ impl Default for WebhookClient {
 
 impl WebhookClient {
     pub fn new(timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(timeout)
-            .user_agent(concat!("Loket/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
         Self { http }
@@ -73,7 +71,10 @@ impl WebhookClient {
             .send()
             .await
             .map_err(|e| {
-                DeliveryError::retry(format!("webhook onbereikbaar: {}", without_url(&e)))
+                DeliveryError::retry(format!(
+                    "webhook onbereikbaar: {}",
+                    crate::http::failure(&e)
+                ))
             })?;
         let status = resp.status();
         if status.is_success() {
@@ -90,18 +91,6 @@ impl WebhookClient {
             )))
         }
     }
-}
-
-/// reqwest errors include the URL, which may carry a token: keep it out of logs and the UI.
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "time-out"
-    } else if e.is_connect() {
-        "verbinding mislukt"
-    } else {
-        "fout bij verzenden"
-    };
-    kind.to_string()
 }
 
 #[cfg(test)]

@@ -318,6 +318,25 @@ fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
+/// `UID FETCH set items`: every answer, within [`FETCH_TIMEOUT`]; `what` names the step in errors.
+async fn uid_fetch(
+    session: &mut Session,
+    set: &str,
+    items: &str,
+    what: &str,
+) -> Result<Vec<Fetch>, ChannelError> {
+    timed(
+        FETCH_TIMEOUT,
+        what,
+        async {
+            let stream = session.uid_fetch(set, items).await?;
+            stream.try_collect::<Vec<_>>().await
+        },
+        |e| imap_failure(what, e),
+    )
+    .await
+}
+
 /// (uid, size) of the given messages, or of everything after `after` when `uids` is `None`.
 async fn sizes(
     session: &mut Session,
@@ -330,16 +349,7 @@ async fn sizes(
     };
     let mut out = Vec::new();
     for set in sets {
-        let fetches: Vec<Fetch> = timed(
-            FETCH_TIMEOUT,
-            "berichten opvragen",
-            async {
-                let stream = session.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
-                stream.try_collect::<Vec<_>>().await
-            },
-            |e| imap_failure("berichten opvragen", e),
-        )
-        .await?;
+        let fetches = uid_fetch(session, &set, "(UID RFC822.SIZE)", "berichten opvragen").await?;
         for f in fetches {
             // "n:*" also returns the newest message when its UID is below n.
             if let Some(uid) = f.uid.filter(|u| *u > after) {
@@ -376,16 +386,11 @@ async fn fetch_messages(
     let mut out = Vec::new();
     for chunk in small.chunks(UIDS_PER_COMMAND) {
         let set = uid_set(chunk);
-        let fetches: Vec<Fetch> = timed(
-            FETCH_TIMEOUT,
+        let fetches = uid_fetch(
+            session,
+            &set,
+            "(UID INTERNALDATE BODY.PEEK[])",
             "berichten ophalen",
-            async {
-                let stream = session
-                    .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
-                    .await?;
-                stream.try_collect::<Vec<_>>().await
-            },
-            |e| imap_failure("berichten ophalen", e),
         )
         .await?;
         for f in &fetches {
@@ -397,16 +402,11 @@ async fn fetch_messages(
     }
     for &(uid, size) in wanted.iter().filter(|(_, s)| *s > MAX_MESSAGE_BYTES as u64) {
         let set = uid.to_string();
-        let fetches: Vec<Fetch> = timed(
-            FETCH_TIMEOUT,
+        let fetches = uid_fetch(
+            session,
+            &set,
+            "(UID INTERNALDATE BODY.PEEK[HEADER])",
             "kopregels ophalen",
-            async {
-                let stream = session
-                    .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[HEADER])")
-                    .await?;
-                stream.try_collect::<Vec<_>>().await
-            },
-            |e| imap_failure("kopregels ophalen", e),
         )
         .await?;
         for f in &fetches {

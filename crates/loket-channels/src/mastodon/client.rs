@@ -67,9 +67,6 @@ impl ApiError {
             } => ChannelError::config(format!(
                 "Mastodon kent {path} niet (HTTP 404): klopt het adres van de server?"
             )),
-            ApiError::Status { code, message, .. } if *code >= 500 => {
-                ChannelError::unreachable(format!("Mastodon gaf HTTP {code}{}", detail(message)))
-            }
             ApiError::Status { code, message, .. } => {
                 ChannelError::unreachable(format!("Mastodon gaf HTTP {code}{}", detail(message)))
             }
@@ -176,11 +173,9 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String, token: String) -> Self {
-        let http = reqwest::Client::builder()
+        // Never follows a redirect with the token.
+        let http = crate::http::client_builder()
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("Loket/", env!("CARGO_PKG_VERSION")))
-            // Never follow a redirect with the token.
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
         Self {

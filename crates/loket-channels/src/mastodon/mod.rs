@@ -251,104 +251,58 @@ impl MastodonAdapter {
         let mut found: Vec<Status> = Vec::new();
 
         // Mentions.
-        let mut min_id = cur.notifications.clone().unwrap_or_else(|| "0".to_string());
-        let limit = NOTIFICATION_PAGE.to_string();
-        for page_no in 0.. {
-            if page_no == MAX_PAGES {
-                tracing::warn!("mastodon: many notifications; the rest follows in the next read");
-                break;
+        let (notifications, _) = self
+            .read_forward(
+                "/api/v1/notifications",
+                &[("types[]", "mention")],
+                NOTIFICATION_PAGE,
+                cur.notifications.as_deref(),
+                "notifications",
+                |n: &Notification| Some(n.id.as_str()),
+            )
+            .await?;
+        for n in notifications {
+            next.advance_notifications(&n.id);
+            if n.kind == "mention"
+                && let Some(s) = n.status
+            {
+                found.push(s);
             }
-            let page: client::Page<Notification> = self
-                .api
-                .get(
-                    "/api/v1/notifications",
-                    &[
-                        ("types[]", "mention"),
-                        ("min_id", &min_id),
-                        ("limit", &limit),
-                    ],
-                    true,
-                )
-                .await
-                .map_err(|e| e.to_channel())?;
-            if page.items.is_empty() {
-                break;
-            }
-            let mut newest = min_id.clone();
-            for n in &page.items {
-                if model::id_cmp(&n.id, &newest).is_gt() {
-                    newest = n.id.clone();
-                }
-                next.advance_notifications(&n.id);
-                if n.kind == "mention"
-                    && let Some(s) = &n.status
-                {
-                    found.push(s.clone());
-                }
-            }
-            let newest = page
-                .prev_min_id
-                .filter(|p| model::id_cmp(p, &min_id).is_gt())
-                .unwrap_or(newest);
-            if !model::id_cmp(&newest, &min_id).is_gt() {
-                break;
-            }
-            min_id = newest;
         }
 
         // Direct conversations.
-        let mut min_id = cur.statuses.clone().unwrap_or_else(|| "0".to_string());
-        let limit = CONVERSATION_PAGE.to_string();
-        for page_no in 0.. {
-            if page_no == MAX_PAGES {
-                tracing::warn!("mastodon: many conversations; the rest follows in the next read");
-                break;
-            }
-            let page: client::Page<Conversation> = self
-                .api
-                .get(
-                    "/api/v1/conversations",
-                    &[("min_id", &min_id), ("limit", &limit)],
-                    true,
-                )
-                .await
-                .map_err(|e| e.to_channel())?;
-            if page.items.is_empty() {
-                break;
-            }
-            let mut newest = min_id.clone();
-            for cv in page.items {
-                let Some(last) = cv.last_status else { continue };
-                if model::id_cmp(&last.id, &newest).is_gt() {
-                    newest = last.id.clone();
-                }
-                if last.in_reply_to_id.is_some() {
-                    let ctx: Context = self
-                        .api
-                        .get_one(&format!("/api/v1/statuses/{}/context", last.id), true)
-                        .await
-                        .map_err(|e| e.to_channel())?;
-                    for a in ctx.ancestors {
-                        let newer = cur
-                            .statuses
-                            .as_deref()
-                            .is_none_or(|s| model::id_cmp(&a.id, s).is_gt());
-                        if newer && a.visibility == "direct" {
-                            found.push(a);
-                        }
+        let (conversations, newest) = self
+            .read_forward(
+                "/api/v1/conversations",
+                &[],
+                CONVERSATION_PAGE,
+                cur.statuses.as_deref(),
+                "conversations",
+                |cv: &Conversation| cv.last_status.as_ref().map(|s| s.id.as_str()),
+            )
+            .await?;
+        if let Some(newest) = newest {
+            next.advance_statuses(&newest);
+        }
+        for cv in conversations {
+            let Some(last) = cv.last_status else { continue };
+            if last.in_reply_to_id.is_some() {
+                let ctx: Context = self
+                    .api
+                    .get_one(&format!("/api/v1/statuses/{}/context", last.id), true)
+                    .await
+                    .map_err(|e| e.to_channel())?;
+                for a in ctx.ancestors {
+                    let newer = cur
+                        .statuses
+                        .as_deref()
+                        .is_none_or(|s| model::id_cmp(&a.id, s).is_gt());
+                    if newer && a.visibility == "direct" {
+                        found.push(a);
                     }
                 }
-                found.push(last);
             }
-            let newest = page
-                .prev_min_id
-                .filter(|p| model::id_cmp(p, &min_id).is_gt())
-                .unwrap_or(newest);
-            if !model::id_cmp(&newest, &min_id).is_gt() {
-                break;
-            }
-            next.advance_statuses(&newest);
-            min_id = newest;
+            found.push(last);
         }
 
         found.sort_by(|a, b| model::id_cmp(&a.id, &b.id));
@@ -364,6 +318,63 @@ impl MastodonAdapter {
             out.push(model::normalize(&s, me, domain));
         }
         Ok((out, next))
+    }
+
+    /// Reads `path` forward from the `min_id` `from`, page after page (`page_size` items, at
+    /// most [`MAX_PAGES`]) until nothing newer comes: the items, oldest page first, and the id
+    /// reading got to (the newest item's or the `Link` header's; `None` when nothing was newer
+    /// than `from`). `id` is an item's id; `what` names the items in a warning.
+    async fn read_forward<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        page_size: usize,
+        from: Option<&str>,
+        what: &str,
+        id: impl Fn(&T) -> Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), ChannelError> {
+        let start = from.unwrap_or("0");
+        let mut min_id = start.to_string();
+        let limit = page_size.to_string();
+        let mut items = Vec::new();
+        for page_no in 0.. {
+            if page_no == MAX_PAGES {
+                tracing::warn!("mastodon: many {what}; the rest follows in the next read");
+                break;
+            }
+            let mut q = query.to_vec();
+            q.extend([("min_id", min_id.as_str()), ("limit", limit.as_str())]);
+            let page: client::Page<T> = self
+                .api
+                .get(path, &q, true)
+                .await
+                .map_err(|e| e.to_channel())?;
+            if page.items.is_empty() {
+                break;
+            }
+            let newest = page
+                .items
+                .iter()
+                .filter_map(&id)
+                .fold(min_id.as_str(), |newest, i| {
+                    if model::id_cmp(i, newest).is_gt() {
+                        i
+                    } else {
+                        newest
+                    }
+                })
+                .to_string();
+            let newest = page
+                .prev_min_id
+                .filter(|p| model::id_cmp(p, &min_id).is_gt())
+                .unwrap_or(newest);
+            items.extend(page.items);
+            if !model::id_cmp(&newest, &min_id).is_gt() {
+                break;
+            }
+            min_id = newest;
+        }
+        Ok((items, (min_id != start).then_some(min_id)))
     }
 
     async fn open_sse(
@@ -399,15 +410,9 @@ impl Live {
                 if n.kind != "mention" {
                     return Ok(None);
                 }
-                let known = self
-                    .cursor
-                    .notifications
-                    .as_deref()
-                    .is_some_and(|c| !model::id_cmp(&n.id, c).is_gt());
-                if known {
+                if !self.cursor.advance_notifications(&n.id) {
                     return Ok(None);
                 }
-                self.cursor.advance_notifications(&n.id);
                 n.status
             }
             "conversation" => {
@@ -415,15 +420,9 @@ impl Live {
                 let Some(last) = c.last_status else {
                     return Ok(None);
                 };
-                let known = self
-                    .cursor
-                    .statuses
-                    .as_deref()
-                    .is_some_and(|c| !model::id_cmp(&last.id, c).is_gt());
-                if known {
+                if !self.cursor.advance_statuses(&last.id) {
                     return Ok(None);
                 }
-                self.cursor.advance_statuses(&last.id);
                 Some(last)
             }
             // `update`/`status.update` (home timeline), `delete`, `filters_changed`,

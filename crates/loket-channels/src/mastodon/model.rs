@@ -161,13 +161,18 @@ impl Cursor {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
     }
 
-    pub fn advance_notifications(&mut self, id: &str) {
-        advance(&mut self.notifications, id);
+    /// Moves the mention cursor to `id` if that is newer; says whether it was.
+    pub fn advance_notifications(&mut self, id: &str) -> bool {
+        advance(&mut self.notifications, id)
     }
 
-    pub fn advance_statuses(&mut self, id: &str) {
-        advance(&mut self.statuses, id);
-        self.prune_seen();
+    /// Moves the conversation cursor to `id` if that is newer; says whether it was.
+    pub fn advance_statuses(&mut self, id: &str) -> bool {
+        let newer = advance(&mut self.statuses, id);
+        if newer {
+            self.prune_seen();
+        }
+        newer
     }
 
     pub fn mark_seen(&mut self, id: &str) {
@@ -193,10 +198,13 @@ impl Cursor {
     }
 }
 
-fn advance(slot: &mut Option<String>, id: &str) {
+fn advance(slot: &mut Option<String>, id: &str) -> bool {
     match slot {
-        Some(cur) if id_cmp(id, cur) != Ordering::Greater => {}
-        _ => *slot = Some(id.to_string()),
+        Some(cur) if id_cmp(id, cur) != Ordering::Greater => false,
+        _ => {
+            *slot = Some(id.to_string());
+            true
+        }
     }
 }
 

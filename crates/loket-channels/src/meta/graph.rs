@@ -184,16 +184,19 @@ pub(super) fn channel_error(e: &GraphError, account_id: &str) -> ChannelError {
     }
 }
 
-/// reqwest errors name the URL; ours carry no token, but keep the habit of not showing them.
+/// Sends a Graph request and reads the whole answer: HTTP status and body, or what went wrong
+/// on the way ([`transport_error`]).
+pub(super) async fn exchange(request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), String> {
+    let response = request.send().await.map_err(|e| transport_error(&e))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| transport_error(&e))?;
+    Ok((status, body.to_vec()))
+}
+
+/// A failure on the way to Meta. reqwest errors name the URL; ours carry no token, but keep the
+/// habit of not showing them.
 pub(super) fn transport_error(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "time-out"
-    } else if e.is_connect() {
-        "verbinding mislukt"
-    } else {
-        "fout bij verzenden"
-    };
-    format!("Meta is niet bereikbaar ({what})")
+    format!("Meta is niet bereikbaar ({})", crate::http::failure(e))
 }
 
 /// The id of a sent message: `messages[0].id` (WhatsApp) or `message_id` (Messenger,

@@ -365,11 +365,9 @@ impl MetaAdapter {
             }),
             _ => None,
         };
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(Duration::from_secs(20))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("Loket/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| ChannelError::config("HTTP-client kon niet worden gemaakt"))?;
         Ok(Self {
@@ -526,19 +524,14 @@ impl MetaAdapter {
     }
 
     async fn post_message(&self, body: &Value) -> Result<Option<String>, DeliveryError> {
-        let resp = self
+        let request = self
             .http
             .post(self.url("/messages"))
             .bearer_auth(&self.access_token)
-            .json(body)
-            .send()
+            .json(body);
+        let (status, bytes) = graph::exchange(request)
             .await
-            .map_err(|e| DeliveryError::retry(graph::transport_error(&e)))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| DeliveryError::retry(graph::transport_error(&e)))?;
+            .map_err(DeliveryError::retry)?;
         if (200..300).contains(&status) {
             let id = graph::sent_id(self.kind, &bytes);
             if id.is_none() {
@@ -574,19 +567,14 @@ impl Adapter for MetaAdapter {
             ChannelKind::Instagram => "name,username",
             _ => "name",
         };
-        let resp = self
+        let request = self
             .http
             .get(self.url(""))
             .query(&[("fields", fields)])
-            .bearer_auth(&self.access_token)
-            .send()
+            .bearer_auth(&self.access_token);
+        let (status, bytes) = graph::exchange(request)
             .await
-            .map_err(|e| ChannelError::unreachable(graph::transport_error(&e)))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ChannelError::unreachable(graph::transport_error(&e)))?;
+            .map_err(ChannelError::unreachable)?;
         if !(200..300).contains(&status) {
             return Err(graph::channel_error(
                 &GraphError::parse(status, &bytes),
