@@ -225,13 +225,16 @@ async fn mastodon_malformed_answers_show_in_health(app: TestApp) {
     // The server recovers on its own, and nothing is lost.
     m.set_malformed(false);
     inbound_count(&app, &anna, "mastodon", 1).await;
-    let page = admin
-        .get("/admin/GM0344/kanalen")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("Verbonden"), "{page}");
+    eventually(10, "the health view back to connected", || async {
+        let page = admin
+            .get("/admin/GM0344/kanalen")
+            .await
+            .text()
+            .await
+            .unwrap();
+        page.contains("Verbonden").then_some(())
+    })
+    .await;
 }
 
 async fn mastodon_public_mention_not_addressed_goes_to_monitoring(app: TestApp) {
