@@ -33,6 +33,42 @@ async fn assert_accessible(c: &fantoccini::Client, what: &str) {
     );
 }
 
+/// Logs in through the form and waits for the inbox; `check` also runs axe-core on the login
+/// page and takes its screenshot.
+async fn log_in(c: &fantoccini::Client, base: &str, email: &str, check: bool) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_js(c, "document.querySelector('#email')", 10, "login form").await;
+    if check {
+        assert_accessible(c, "the login page").await;
+        screenshot(c, &shots().join("login.png")).await;
+    }
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "location.pathname === '/inbox'",
+        10,
+        "the inbox after login",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resident_and_agent_end_to_end() {
     let Some(browser) = Browser::start().await else {
@@ -52,38 +88,7 @@ async fn resident_and_agent_end_to_end() {
 
     // The agent logs in (second browser session) and keeps the inbox open.
     let agent = browser.session().await;
-    agent.goto(&format!("{base}/login")).await.unwrap();
-    wait_js(&agent, "document.querySelector('#email')", 10, "login form").await;
-    assert_accessible(&agent, "the login page").await;
-    screenshot(&agent, &shots().join("login.png")).await;
-    agent
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("anna@utrecht.test")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_js(
-        &agent,
-        "location.pathname === '/inbox'",
-        10,
-        "the inbox after login",
-    )
-    .await;
+    log_in(&agent, &base, "anna@utrecht.test", true).await;
     wait_js(
         &agent,
         "document.documentElement.dataset.live === 'on'",
@@ -292,27 +297,7 @@ async fn channel_admin_pages() {
     .await;
     let base = app.base.clone();
     let c = browser.session().await;
-    c.goto(&format!("{base}/login")).await.unwrap();
-    wait_js(&c, "document.querySelector('#email')", 10, "login form").await;
-    c.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("beheer@utrecht.test")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_js(&c, "location.pathname === '/inbox'", 10, "logged in").await;
+    log_in(&c, &base, "beheer@utrecht.test", false).await;
     c.goto(&format!("{base}/admin/GM0344/kanalen"))
         .await
         .unwrap();
