@@ -6,8 +6,11 @@ pub mod calendar;
 pub mod conversation;
 pub mod erlang;
 pub mod ids;
+pub mod inhabitants;
+pub mod peers;
 pub mod role;
 pub mod sla;
+pub mod stats;
 pub mod template;
 pub mod tenant;
 
@@ -15,5 +18,6 @@ pub use conversation::{
     Channel, ConversationState, DeliveryState, Direction, Priority, TransitionError,
 };
 pub use ids::{Email, ParseError, TenantCode};
+pub use inhabitants::inhabitants;
 pub use role::Role;
 pub use tenant::TenantKind;
