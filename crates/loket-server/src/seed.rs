@@ -116,7 +116,11 @@ pub async fn tenants(store: &Store) -> anyhow::Result<()> {
         rows.push(TenantRow {
             province_code: Some(g.provincie_code.into()),
             pool_code: Some(g.provincie_code.into()),
-            inhabitants: g.inwoners.map(i64::from),
+            // GeoNames' municipality figure (see crates/loket-core/data/README.md); a
+            // municipality can correct it in Loket.
+            inhabitants: loket_core::inhabitants(g.code)
+                .or(g.inwoners)
+                .map(i64::from),
             ..row(g.code, "gemeente", g.naam, display, &s)
         });
     }
