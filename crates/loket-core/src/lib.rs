@@ -6,8 +6,10 @@ pub mod calendar;
 pub mod conversation;
 pub mod erlang;
 pub mod ids;
+pub mod maturity;
 pub mod role;
 pub mod sla;
+pub mod staffing;
 pub mod template;
 pub mod tenant;
 
