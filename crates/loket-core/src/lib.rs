@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod conversation;
 pub mod erlang;
 pub mod ids;
+pub mod metrics;
 pub mod role;
 pub mod sla;
 pub mod template;
