@@ -1,0 +1,410 @@
+//! A fixed-bucket, mergeable histogram of durations in whole seconds, for percentiles kept
+//! in rollups.
+//!
+//! # Buckets
+//! Log-linear, like HdrHistogram with 4 sub-bucket bits:
+//! - values 0–31 s each have their own bucket (exact);
+//! - every doubling `[2^m, 2^(m+1))` for m = 5 … 25 is split into 16 equal buckets of
+//!   width `2^(m-4)` (m = 4, i.e. 16–31 s, has width 1 and is part of the exact range);
+//! - values of `2^26` s (about 777 days) and more share one overflow bucket.
+//!
+//! Bucket `i` covers `[lower, upper)` as returned by [`Histogram::bucket_bounds`]; there are
+//! [`BUCKETS`] in all. Every edge is an integer, so a bucket is the same on every machine.
+//!
+//! # Percentile estimate and its error
+//! [`Histogram::percentile`] uses the same nearest-rank rule as the exact figures: it finds
+//! the bucket that holds the value of rank `⌈p · n / 100⌉` and returns the middle of that
+//! bucket, clamped to the exact minimum and maximum seen (and exactly the minimum or maximum
+//! for rank 1 or `n`). The true nearest-rank value lies in that bucket, so the estimate is
+//! off by at most half a bucket width: exact below 32 s and at most
+//! [`MAX_RELATIVE_ERROR`] (1/32, about 3.1 %) of the true value up to `2^26` s. Only in the
+//! overflow bucket is the error unbounded (the estimate is then the maximum).
+//!
+//! Count, sum, minimum and maximum are kept exactly, so the mean is exact. Storage is
+//! sparse: only non-empty buckets are kept (and serialised).
+
+use super::stats::{DurationSummary, nearest_rank};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const SUB_BITS: u32 = 4;
+const SUBS: u64 = 1 << SUB_BITS;
+/// The highest doubling with its own buckets: `[2^25, 2^26)`.
+const MAX_EXP: u32 = 25;
+/// Buckets 0–15 hold 0–15 s; then 16 per doubling for m = 4 … 25; then overflow.
+pub const BUCKETS: usize = (SUBS + (MAX_EXP - SUB_BITS + 1) as u64 * SUBS + 1) as usize;
+/// Values from here on fall in the overflow bucket.
+pub const OVERFLOW_FROM: u64 = 1 << (MAX_EXP + 1);
+/// Values below this are kept exactly.
+pub const EXACT_BELOW: u64 = 1 << (SUB_BITS + 1);
+/// Upper bound of `|estimate − true| / true` for a percentile below [`OVERFLOW_FROM`].
+pub const MAX_RELATIVE_ERROR: f64 = 1.0 / 32.0;
+
+const OVERFLOW: usize = BUCKETS - 1;
+
+/// Durations in whole seconds, bucketed; see the module documentation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "HistogramRepr", into = "HistogramRepr")]
+pub struct Histogram {
+    buckets: BTreeMap<u16, u64>,
+    count: u64,
+    sum: u64,
+    min: u64,
+    max: u64,
+}
+
+/// The stored form: non-empty buckets as `[index, count]` pairs plus the exact totals.
+#[derive(Serialize, Deserialize)]
+struct HistogramRepr {
+    buckets: Vec<(u16, u64)>,
+    sum: u64,
+    min: u64,
+    max: u64,
+}
+
+/// Why a stored histogram was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ongeldig histogram: {0}")]
+pub struct HistogramError(&'static str);
+
+impl TryFrom<HistogramRepr> for Histogram {
+    type Error = HistogramError;
+    fn try_from(r: HistogramRepr) -> Result<Self, Self::Error> {
+        let mut h = Histogram::new();
+        for (i, n) in r.buckets {
+            if usize::from(i) >= BUCKETS {
+                return Err(HistogramError("bucket buiten bereik"));
+            }
+            if n > 0 {
+                *h.buckets.entry(i).or_default() += n;
+                h.count = h
+                    .count
+                    .checked_add(n)
+                    .ok_or(HistogramError("te grote telling"))?;
+            }
+        }
+        if h.count > 0 {
+            let first = *h.buckets.keys().next().unwrap_or(&0);
+            let last = *h.buckets.keys().next_back().unwrap_or(&0);
+            if r.min > r.max
+                || Histogram::bucket_of(r.min) != usize::from(first)
+                || Histogram::bucket_of(r.max) != usize::from(last)
+            {
+                return Err(HistogramError("minimum of maximum past niet bij de emmers"));
+            }
+            h.min = r.min;
+            h.max = r.max;
+            h.sum = r.sum;
+        }
+        Ok(h)
+    }
+}
+
+impl From<Histogram> for HistogramRepr {
+    fn from(h: Histogram) -> Self {
+        HistogramRepr {
+            buckets: h.buckets.into_iter().collect(),
+            sum: h.sum,
+            min: h.min,
+            max: h.max,
+        }
+    }
+}
+
+impl Histogram {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bucket index of a value.
+    pub fn bucket_of(v: u64) -> usize {
+        if v < SUBS {
+            return v as usize;
+        }
+        if v >= OVERFLOW_FROM {
+            return OVERFLOW;
+        }
+        let m = 63 - v.leading_zeros(); // floor(log2 v), 4 ..= 25
+        let sub = (v >> (m - SUB_BITS)) - SUBS; // 0 ..= 15
+        (SUBS + u64::from(m - SUB_BITS) * SUBS + sub) as usize
+    }
+
+    /// `[lower, upper)` of bucket `i`; `upper` is `None` for the overflow bucket.
+    pub fn bucket_bounds(i: usize) -> (u64, Option<u64>) {
+        let i = i.min(OVERFLOW) as u64;
+        if i < SUBS {
+            return (i, Some(i + 1));
+        }
+        if i == OVERFLOW as u64 {
+            return (OVERFLOW_FROM, None);
+        }
+        let m = SUB_BITS as u64 + (i - SUBS) / SUBS;
+        let sub = (i - SUBS) % SUBS;
+        let width = 1u64 << (m - SUB_BITS as u64);
+        let lower = (SUBS + sub) * width;
+        (lower, Some(lower + width))
+    }
+
+    pub fn record(&mut self, v: u64) {
+        self.record_n(v, 1);
+    }
+
+    /// Records `n` observations of `v`.
+    pub fn record_n(&mut self, v: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        *self.buckets.entry(Self::bucket_of(v) as u16).or_default() += n;
+        if self.count == 0 {
+            (self.min, self.max) = (v, v);
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += n;
+        self.sum = self.sum.saturating_add(v.saturating_mul(n));
+    }
+
+    /// Adds `other` into `self`; the result equals recording both sets of values.
+    pub fn merge(&mut self, other: &Histogram) {
+        if other.count == 0 {
+            return;
+        }
+        for (&i, &n) in &other.buckets {
+            *self.buckets.entry(i).or_default() += n;
+        }
+        if self.count == 0 {
+            (self.min, self.max) = (other.min, other.max);
+        } else {
+            self.min = self.min.min(other.min);
+            self.max = self.max.max(other.max);
+        }
+        self.count += other.count;
+        self.sum = self.sum.saturating_add(other.sum);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Exact sum of the recorded values (saturating).
+    pub fn sum(&self) -> u64 {
+        self.sum
+    }
+
+    pub fn min(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    pub fn max(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    /// Exact mean; `None` when empty.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    /// Non-empty buckets as (index, count), in value order.
+    pub fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.buckets.iter().map(|(&i, &n)| (usize::from(i), n))
+    }
+
+    /// Estimated nearest-rank percentile `p` (whole percent); `None` when empty. See the
+    /// module documentation for the error bound.
+    pub fn percentile(&self, p: u32) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = nearest_rank(p, self.count);
+        if rank == 1 {
+            return Some(self.min);
+        }
+        if rank == self.count {
+            return Some(self.max);
+        }
+        let mut seen = 0u64;
+        for (&i, &n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                let estimate = match Self::bucket_bounds(usize::from(i)) {
+                    (lower, Some(upper)) => lower + (upper - 1 - lower) / 2,
+                    (_, None) => self.max,
+                };
+                return Some(estimate.clamp(self.min, self.max));
+            }
+        }
+        Some(self.max)
+    }
+
+    /// Count, exact mean, estimated median and P90; `None` when empty.
+    pub fn summary(&self) -> Option<DurationSummary> {
+        Some(DurationSummary {
+            count: self.count,
+            mean_s: self.mean()?,
+            median_s: self.percentile(50)?,
+            p90_s: self.percentile(90)?,
+        })
+    }
+}
+
+impl FromIterator<u64> for Histogram {
+    fn from_iter<T: IntoIterator<Item = u64>>(iter: T) -> Self {
+        let mut h = Histogram::new();
+        for v in iter {
+            h.record(v);
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::stats::percentile;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bucket_layout() {
+        assert_eq!(BUCKETS, 369);
+        assert_eq!(EXACT_BELOW, 32);
+        assert_eq!(OVERFLOW_FROM, 67_108_864);
+        // Exact range.
+        for v in 0..EXACT_BELOW {
+            assert_eq!(
+                Histogram::bucket_bounds(Histogram::bucket_of(v)),
+                (v, Some(v + 1))
+            );
+        }
+        // First bucket of width 2, and a one-hour value.
+        assert_eq!(Histogram::bucket_of(32), 32);
+        assert_eq!(Histogram::bucket_bounds(32), (32, Some(34)));
+        assert_eq!(
+            Histogram::bucket_bounds(Histogram::bucket_of(33)),
+            (32, Some(34))
+        );
+        let (lo, hi) = Histogram::bucket_bounds(Histogram::bucket_of(3600));
+        assert_eq!((lo, hi), (3584, Some(3712)));
+        // Last regular bucket and overflow.
+        assert_eq!(Histogram::bucket_of(OVERFLOW_FROM - 1), BUCKETS - 2);
+        assert_eq!(Histogram::bucket_bounds(BUCKETS - 2).1, Some(OVERFLOW_FROM));
+        assert_eq!(Histogram::bucket_of(OVERFLOW_FROM), BUCKETS - 1);
+        assert_eq!(Histogram::bucket_of(u64::MAX), BUCKETS - 1);
+        assert_eq!(Histogram::bucket_bounds(BUCKETS - 1), (OVERFLOW_FROM, None));
+    }
+
+    #[test]
+    fn buckets_tile_the_line() {
+        let mut expect_lower = 0;
+        for i in 0..BUCKETS - 1 {
+            let (lo, hi) = Histogram::bucket_bounds(i);
+            assert_eq!(lo, expect_lower, "bucket {i}");
+            let hi = hi.unwrap();
+            assert!(hi > lo);
+            assert_eq!(Histogram::bucket_of(lo), i);
+            assert_eq!(Histogram::bucket_of(hi - 1), i);
+            // Width at most 1/16 of the lower edge above the exact range.
+            if lo >= EXACT_BELOW {
+                assert!((hi - lo) * 16 <= lo, "bucket {i}");
+            }
+            expect_lower = hi;
+        }
+        assert_eq!(expect_lower, OVERFLOW_FROM);
+    }
+
+    #[test]
+    fn empty_and_single() {
+        let h = Histogram::new();
+        assert_eq!(h.percentile(50), None);
+        assert_eq!(h.mean(), None);
+        assert_eq!(h.min(), None);
+        assert_eq!(h.summary(), None);
+        let h: Histogram = [100_000].into_iter().collect();
+        assert_eq!(h.percentile(50), Some(100_000));
+        assert_eq!(h.percentile(90), Some(100_000));
+        assert_eq!(h.mean(), Some(100_000.0));
+    }
+
+    #[test]
+    fn estimates_by_hand() {
+        // 1000 s lies in [992, 1024), midpoint 1007; but with min 1000 and max 1010 the
+        // estimate is clamped into [1000, 1010].
+        let h: Histogram = [1000, 1000, 1005, 1010].into_iter().collect();
+        assert_eq!(h.percentile(50), Some(1007));
+        assert_eq!(h.percentile(100), Some(1010));
+        assert_eq!(h.percentile(0), Some(1000));
+        // Ties in the exact range stay exact.
+        let h: Histogram = [5, 5, 5, 10].into_iter().collect();
+        assert_eq!(h.percentile(50), Some(5));
+        assert_eq!(h.percentile(90), Some(10));
+        // Overflow bucket: the estimate is the maximum.
+        let h: Histogram = [10, OVERFLOW_FROM + 5, OVERFLOW_FROM + 9]
+            .into_iter()
+            .collect();
+        assert_eq!(h.percentile(60), Some(OVERFLOW_FROM + 9));
+        let s = h.summary().unwrap();
+        assert_eq!(s.count, 3);
+        assert_eq!(s.median_s, OVERFLOW_FROM + 9);
+    }
+
+    #[test]
+    fn serde_round_trip_and_validation() {
+        let h: Histogram = [3, 40, 40, 3600, 90_000].into_iter().collect();
+        let json = serde_json::to_string(&h).unwrap();
+        let back: Histogram = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, h);
+        let empty: Histogram =
+            serde_json::from_str(r#"{"buckets":[],"sum":0,"min":0,"max":0}"#).unwrap();
+        assert_eq!(empty, Histogram::new());
+        for bad in [
+            r#"{"buckets":[[999,1]],"sum":0,"min":0,"max":0}"#,
+            r#"{"buckets":[[3,1]],"sum":3,"min":4,"max":3}"#,
+            r#"{"buckets":[[3,1]],"sum":3,"min":3,"max":40}"#,
+        ] {
+            assert!(serde_json::from_str::<Histogram>(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn value() -> impl Strategy<Value = u64> {
+        prop_oneof![0u64..64, 0u64..4_000, 0u64..400_000, 0u64..OVERFLOW_FROM]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The estimate is within the documented error of the exact nearest-rank value.
+        #[test]
+        fn percentile_within_error_bound(
+            mut values in proptest::collection::vec(value(), 1..300),
+            p in 0u32..=100,
+        ) {
+            let h: Histogram = values.iter().copied().collect();
+            values.sort_unstable();
+            let exact = percentile(&values, p).unwrap();
+            let est = h.percentile(p).unwrap();
+            let err = est.abs_diff(exact) as f64;
+            prop_assert!(err <= exact as f64 * MAX_RELATIVE_ERROR, "p{p}: {est} vs {exact}");
+            if exact < EXACT_BELOW {
+                prop_assert_eq!(est, exact);
+            }
+            prop_assert_eq!(h.count(), values.len() as u64);
+            prop_assert_eq!(h.sum(), values.iter().sum::<u64>());
+        }
+
+        /// Merging equals recording everything in one histogram, in any order.
+        #[test]
+        fn merge_equals_recording_all(
+            a in proptest::collection::vec(value(), 0..100),
+            b in proptest::collection::vec(value(), 0..100),
+        ) {
+            let mut ha: Histogram = a.iter().copied().collect();
+            let hb: Histogram = b.iter().copied().collect();
+            let all: Histogram = a.iter().chain(&b).copied().collect();
+            let mut hb2 = hb.clone();
+            hb2.merge(&ha);
+            ha.merge(&hb);
+            prop_assert_eq!(&ha, &all);
+            prop_assert_eq!(&hb2, &all);
+        }
+    }
+}
