@@ -14,10 +14,6 @@ pub mod role;
 pub mod sla;
 pub mod staffing;
 pub mod stats;
-pub mod role;
-pub mod sla;
-pub mod staffing;
-pub mod stats;
 pub mod template;
 pub mod tenant;
 

@@ -80,12 +80,12 @@ pub struct Question {
 /// Figure ids used as hints; the same ids as the definitions page.
 pub mod figures {
     pub const MENTIONS: &str = "mentions_unaddressed";
-    pub const VOLUME_BY_TOPIC: &str = "volume_by_topic";
-    pub const VOLUME_BY_CHANNEL: &str = "volume_by_channel";
-    pub const VOLUME_BY_HOUR_OF_WEEK: &str = "volume_by_hour_of_week";
+    pub const VOLUME_BY_TOPIC: &str = "volume_in";
+    pub const VOLUME_BY_CHANNEL: &str = "volume_in";
+    pub const VOLUME_BY_HOUR_OF_WEEK: &str = "volume_in";
     pub const SENTIMENT_MIX: &str = "sentiment_mix";
     pub const CSAT: &str = "csat";
-    pub const SLA_ATTAINMENT: &str = "sla_attainment";
+    pub const SLA_ATTAINMENT: &str = "sla_first_response";
     pub const FIRST_RESPONSE_TIME: &str = "first_response_time";
     pub const OFF_HOURS_COVERAGE: &str = "off_hours_coverage";
     pub const TEMPLATE_USE: &str = "template_use";

@@ -1,5 +1,7 @@
-//! Order statistics shared by every figure: one quantile method everywhere, so a median on
-//! the dashboard and a median in the benchmark mean the same thing.
+//! Order statistics for the anonymous benchmark: quartiles and medians over municipalities'
+//! values. (Response-time percentiles in [`crate::metrics`] use the nearest rank instead, an
+//! observed value — "90 % answered within X" — that the rollup histograms can estimate; see
+//! docs/metrics.md. The two are different figures and are never compared with each other.)
 //!
 //! **Method.** Linear interpolation between order statistics, definition 7 of Hyndman & Fan
 //! (1996, "Sample quantiles in statistical packages", *The American Statistician* 50(4)). It
