@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/action", post(action))
         .route("/search", get(search_page))
         .route("/uitleg", get(explanation))
+        .route("/uitleg/cijfers", get(figure_definitions))
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_str!("../assets/app.css")) }),
@@ -1213,6 +1214,25 @@ async fn explanation(headers: HeaderMap, user: Result<CurrentUser, AppError>) ->
     page(&ExplanationPage {
         t: Tr(lang_of(&headers)),
         nav,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "cijfers.html")]
+struct FiguresPage {
+    t: Tr,
+    nav: Option<Nav>,
+    figures: &'static [loket_core::metrics::FigureDef],
+}
+
+/// Public page with the definition of every figure, straight from the code (the same list
+/// `docs/metrics.md` is checked against), so a dashboard number can always be looked up.
+async fn figure_definitions(headers: HeaderMap, user: Result<CurrentUser, AppError>) -> Response {
+    let nav = user.as_ref().ok().map(|u| Nav::of(u, ""));
+    page(&FiguresPage {
+        t: Tr(lang_of(&headers)),
+        nav,
+        figures: loket_core::metrics::FIGURES,
     })
 }
 

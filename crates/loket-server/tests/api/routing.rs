@@ -11,8 +11,37 @@ both!(
     uncertain_stays_in_triage_with_candidates,
     urgent_is_marked_and_alerts,
     corrections_are_kept,
-    sender_history_decides_ambiguous_places
+    sender_history_decides_ambiguous_places,
+    explanation_pages_are_public_and_list_every_figure
 );
+
+/// `/uitleg` and `/uitleg/cijfers` need no login; the figures page names every figure the code
+/// defines, with its definition.
+async fn explanation_pages_are_public_and_list_every_figure(app: TestApp) {
+    let c = reqwest::Client::new();
+    let uitleg = c.get(format!("{}/uitleg", app.base)).send().await.unwrap();
+    assert_eq!(uitleg.status(), 200);
+    assert!(uitleg.text().await.unwrap().contains("/uitleg/cijfers"));
+    let r = c
+        .get(format!("{}/uitleg/cijfers", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    for f in loket_core::metrics::FIGURES {
+        assert!(html.contains(&format!("id=\"{}\"", f.id)), "{}", f.id);
+        let def = f
+            .definition_nl
+            .replace('\'', "&#x27;")
+            .replace('"', "&quot;");
+        assert!(
+            html.contains(f.definition_nl) || html.contains(&def),
+            "definition of {}",
+            f.id
+        );
+    }
+}
 
 async fn neighbourhood_routes_to_municipality_with_evidence(app: TestApp) {
     let anna = app.agent("anna@test.nl", &[("GM0344", "agent")]).await;
