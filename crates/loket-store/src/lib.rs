@@ -11,6 +11,7 @@ pub mod klantinteracties;
 mod model;
 pub mod open311;
 pub mod outbox;
+pub mod rollups;
 mod search;
 mod tenants;
 mod users;
