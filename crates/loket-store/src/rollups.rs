@@ -192,12 +192,12 @@ impl ConvKey {
 }
 
 /// The tenant on whose behalf a conversation counts (`c` joined with its tenant `t`).
-const BEHALF: &str = "CASE WHEN t.kind = 'pool' THEN c.origin_tenant_code ELSE c.tenant_code END";
+const BEHALF: &str = "CASE WHEN t.kind = 'regio' AND c.origin_tenant_code LIKE 'GM%' THEN c.origin_tenant_code ELSE c.tenant_code END";
 
 pub(crate) fn conv_key_sql() -> String {
     format!(
         "SELECT {BEHALF} AS tenant, c.channel, COALESCE(c.topic, '') AS topic, c.created_at,
-                COALESCE(t.kind = 'pool', FALSE) AS by_pool
+                COALESCE(t.kind = 'regio', FALSE) AS by_pool
          FROM conversations c JOIN tenants t ON t.code = c.tenant_code WHERE c.id = $1"
     )
 }

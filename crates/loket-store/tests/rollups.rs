@@ -20,7 +20,7 @@ const ALL: [&str; 3] = ["GM0344", "GM0363", "PL01"];
 
 async fn seed(s: &Store) {
     for (code, kind, name) in [
-        ("PL01", "pool", "Pool Midden"),
+        ("PL01", "regio", "Pool Midden"),
         ("GM0344", "gemeente", "Utrecht"),
         ("GM0363", "gemeente", "Amsterdam"),
     ] {
