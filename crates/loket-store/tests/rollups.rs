@@ -14,7 +14,11 @@ macro_rules! both {
     };
 }
 
-both!(rollups_match_raw_scan, failed_transaction_leaves_rollups);
+both!(
+    rollups_match_raw_scan,
+    failed_transaction_leaves_rollups,
+    bulk_history_matches_raw_scan
+);
 
 const ALL: [&str; 3] = ["GM0344", "GM0363", "PL01"];
 
@@ -259,4 +263,51 @@ async fn failed_transaction_leaves_rollups(s: Store) {
     let (after, raw) = both_ways(&s).await;
     assert_eq!(after, before);
     assert_eq!(after, raw);
+}
+
+async fn bulk_history_matches_raw_scan(s: Store) {
+    use loket_store::history::{HistoryBatch, HistoryConversation};
+    seed(&s).await;
+    // Live traffic first, in the same hour as part of the history: the bulk load merges.
+    s.ingest(&inbound("GM0344", "live", "l1", Some("afval"), "neutraal"))
+        .await
+        .unwrap();
+    let now = now_ms();
+    let conv = |i: i64| HistoryConversation {
+        tenant_code: if i % 2 == 0 { "GM0344" } else { "GM0363" }.into(),
+        channel: if i % 3 == 0 { "email" } else { "api" }.into(),
+        topic: (i % 4 != 0).then(|| "afval".to_string()),
+        priority: "normaal".into(),
+        state: "opgelost".into(),
+        subject: "Afval".into(),
+        sentiment: Some(["positief", "neutraal", "negatief"][(i % 3) as usize].into()),
+        created_at: now - i * 1_800_000,
+        first_response_at: Some(now - i * 1_800_000 + 60_000 * i),
+        first_resolved_at: Some(now - i * 1_800_000 + 120_000 * i),
+        resolved_at: Some(now - i * 1_800_000 + 120_000 * i),
+        reopened_at: if i == 3 { vec![now - 1000] } else { vec![] },
+        handled_by_pool: i == 5,
+        messages: vec![
+            ("in", "Vraag".into(), now - i * 1_800_000),
+            ("out", "Antwoord".into(), now - i * 1_800_000 + 60_000 * i),
+        ],
+    };
+    let batch = HistoryBatch {
+        conversations: (0..20).map(conv).collect(),
+    };
+    s.insert_history(&batch).await.unwrap();
+    s.after_history().await.unwrap();
+    let (rolled, raw) = both_ways(&s).await;
+    assert_eq!(rolled, raw);
+    let t = RollupRow::total(&rolled);
+    assert_eq!(t.new_conversations, 21);
+    assert_eq!(t.first_responses, 20);
+    assert_eq!(t.reopens, 1);
+    assert_eq!(t.pool_handled, 1);
+    // Intake still works after a bulk load with explicit ids.
+    s.ingest(&inbound("GM0363", "after", "l2", None, "positief"))
+        .await
+        .unwrap();
+    let (rolled, raw) = both_ways(&s).await;
+    assert_eq!(rolled, raw);
 }
