@@ -1,6 +1,9 @@
 //! Conversations: intake, the inbox, and every change an agent makes, each in one transaction
 //! together with its line in the append-only activity history.
 
+use crate::rollups::{
+    RollupDeltas, apply_rollups, conv_key, seconds_between, sentiment_of_analysis,
+};
 use crate::{
     BeginWrite, ConversationRow, EventRow, IdentityRow, InboxFilter, InboxRow, Ingested,
     MessageRow, NewInbound, Result, Store, StoreError, now_ms, placeholders, search::search_tokens,
@@ -169,6 +172,9 @@ impl Store {
                     .bind(identity_id).bind(&m.tenant_code).fetch_optional(&mut *tx).await?,
             };
             let actor = crate::conversations::Actor { user_id: None, name: m.author_name.clone() };
+            let mut deltas = RollupDeltas::default();
+            let sentiment = sentiment_of_analysis(m.analysis.as_deref());
+            let message_at = m.sent_at.clamp(now - 366 * 86_400_000, now);
             let (conversation_id, tenant, new_conversation) = match existing {
                 Some(c) => {
                     let old = ConversationState::parse(&c.state).unwrap_or(ConversationState::Open);
@@ -180,6 +186,8 @@ impl Store {
                         .bind(new.as_str()).bind(now).bind(reopened).bind(m.resolution_due).bind(c.id).execute(&mut *tx).await?;
                     if reopened {
                         event!(tx, c.id, &c.tenant_code, actor, "heropend", "Nieuw bericht van de inwoner", now);
+                        let k = conv_key!(tx, c.id);
+                        deltas.at(k.key(now)).reopens += 1;
                     }
                     (c.id, c.tenant_code, false)
                 }
@@ -187,13 +195,17 @@ impl Store {
                     let subject: String = m.text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO conversations (tenant_code, origin_tenant_code, channel, contact_id, identity_id, api_key_id, subject, state, priority,
-                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis, channel_account_id)
-                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15) RETURNING id")
+                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis, channel_account_id, sentiment)
+                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, $16) RETURNING id")
                         .bind(&m.tenant_code).bind(&m.channel).bind(contact_id).bind(identity_id).bind(m.api_key_id).bind(&subject)
                         .bind(&m.priority).bind(&m.topic).bind(&m.language).bind(&m.widget_token).bind(now)
                         .bind(m.first_response_due).bind(m.resolution_due).bind(&m.analysis)
-                        .bind(m.channel_info.as_ref().map(|c| c.account_id))
+                        .bind(m.channel_info.as_ref().map(|c| c.account_id)).bind(&sentiment)
                         .fetch_one(&mut *tx).await?;
+                    let k = conv_key!(tx, id);
+                    let d = deltas.at(k.key(now));
+                    d.new_conversations += 1;
+                    d.count_sentiment(sentiment.as_deref());
                     event!(tx, id, &m.tenant_code, actor, "aangemaakt", format!("Nieuw gesprek via {}", m.channel), now);
                     index_doc!(tx, &m.tenant_code, Some(id), Some(contact_id), "contact", contact_id, &m.author_name);
                     (id, m.tenant_code.clone(), true)
@@ -202,7 +214,7 @@ impl Store {
             let message_id: i64 = sqlx::query_scalar(
                 "INSERT INTO messages (conversation_id, direction, channel, external_id, author_name, body, created_at, reply_context)
                  VALUES ($1, 'in', $2, $3, $4, $5, $6, $7) RETURNING id")
-                .bind(conversation_id).bind(&m.channel).bind(&m.external_id).bind(&m.author_name).bind(&m.text).bind(m.sent_at.clamp(now - 366 * 86_400_000, now))
+                .bind(conversation_id).bind(&m.channel).bind(&m.external_id).bind(&m.author_name).bind(&m.text).bind(message_at)
                 .bind(m.channel_info.as_ref().and_then(|c| c.reply_context.as_deref()))
                 .fetch_one(&mut *tx).await?;
             for a in m.channel_info.iter().flat_map(|c| &c.attachments) {
@@ -214,6 +226,9 @@ impl Store {
                 event!(tx, conversation_id, &tenant, actor, kind.as_str(), detail.as_str(), now);
             }
             index_doc!(tx, &tenant, Some(conversation_id), Some(contact_id), "message", message_id, &m.text);
+            let k = conv_key!(tx, conversation_id);
+            deltas.at(k.key(message_at)).inbound += 1;
+            apply_rollups!(tx, deltas);
             if let Some(o) = &m.open311 {
                 sqlx::query(
                     "INSERT INTO open311_requests (conversation_id, token, jurisdiction_id, service_code, description, lat, lon, address, address_id, zipcode, media_url, created_at)
@@ -402,6 +417,17 @@ impl Store {
                 sqlx::query("UPDATE conversations SET state = $1, updated_at = $2, version = version + 1,
                              first_response_at = COALESCE(first_response_at, $2) WHERE id = $3")
                     .bind(old.on_agent_reply().as_str()).bind(now).bind(id).execute(&mut *tx).await?;
+                let k = conv_key!(tx, id);
+                let mut deltas = RollupDeltas::default();
+                let d = deltas.at(k.key(now));
+                d.outbound += 1;
+                if c.first_response_at.is_none() {
+                    sqlx::query("UPDATE conversations SET handled_by_pool = $1 WHERE id = $2").bind(k.by_pool).bind(id).execute(&mut *tx).await?;
+                    d.first_responses += 1;
+                    d.pool_handled += i64::from(k.by_pool);
+                    d.first_response_hist.record(seconds_between(k.created_at, now));
+                }
+                apply_rollups!(tx, deltas);
                 let name: String = sqlx::query_scalar("SELECT display_name FROM tenants WHERE code = $1")
                     .bind(&out.sent_as_tenant)
                     .fetch_optional(&mut *tx)
@@ -459,8 +485,23 @@ impl Store {
                     let from = ConversationState::parse(&c.state).unwrap_or(ConversationState::Open);
                     from.transition(*to).map_err(|e| StoreError::Invalid(e.to_string()))?;
                     let resolved = matches!(to, ConversationState::Opgelost | ConversationState::Gesloten);
-                    sqlx::query("UPDATE conversations SET state = $1, resolved_at = CASE WHEN $2 THEN COALESCE(resolved_at, $3) ELSE NULL END WHERE id = $4")
+                    let first_resolved: Option<i64> = sqlx::query_scalar("SELECT first_resolved_at FROM conversations WHERE id = $1")
+                        .bind(id).fetch_one(&mut *tx).await?;
+                    sqlx::query("UPDATE conversations SET state = $1, resolved_at = CASE WHEN $2 THEN COALESCE(resolved_at, $3) ELSE NULL END,
+                                 first_resolved_at = CASE WHEN $2 THEN COALESCE(first_resolved_at, $3) ELSE first_resolved_at END WHERE id = $4")
                         .bind(to.as_str()).bind(resolved).bind(now).bind(id).execute(&mut *tx).await?;
+                    let was_resolved = matches!(from, ConversationState::Opgelost | ConversationState::Gesloten);
+                    let k = conv_key!(tx, id);
+                    let mut deltas = RollupDeltas::default();
+                    let d = deltas.at(k.key(now));
+                    if resolved && first_resolved.is_none() {
+                        d.resolutions += 1;
+                        d.resolution_hist.record(seconds_between(k.created_at, now));
+                    }
+                    if was_resolved && !resolved {
+                        d.reopens += 1;
+                    }
+                    apply_rollups!(tx, deltas);
                     ("status", format!("Status: {} → {}", from.label_nl(), to.label_nl()))
                 }
                 Change::Assign(who) => {

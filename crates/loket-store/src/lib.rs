@@ -7,10 +7,12 @@
 pub mod admin;
 pub mod channels;
 pub mod conversations;
+pub mod history;
 pub mod klantinteracties;
 mod model;
 pub mod open311;
 pub mod outbox;
+pub mod rollups;
 mod search;
 mod tenants;
 mod users;

@@ -22,6 +22,25 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 20000)]
         messages: usize,
     },
+    /// A tenant's 30-day and 365-day dashboard figures from the rollups against a scan of the
+    /// raw tables, on a generated history of all municipalities (SQLite).
+    Dashboard {
+        /// Days of generated history.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Volume relative to the realistic default (1.0 is about 2.1 million conversations a year).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Use this existing SQLite file with history instead of generating one.
+        #[arg(long)]
+        database: Option<std::path::PathBuf>,
+        /// The tenant whose figures are computed.
+        #[arg(long, default_value = "GM0363")]
+        tenant: String,
+        /// Runs per measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
 }
 
 const TEXTS: &[&str] = &[
@@ -39,6 +58,13 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             messages,
             concurrency,
         } => intake(messages, concurrency).await,
+        BenchCmd::Dashboard {
+            days,
+            scale,
+            database,
+            tenant,
+            repeat,
+        } => dashboard(days, scale, database, &tenant, repeat).await,
         BenchCmd::Text { messages } => {
             text(messages);
             Ok(())
@@ -239,4 +265,126 @@ fn text(n: usize) {
         "ratio engine/baseline:      {:>12.4}   (checksum {sink})",
         rate / base
     );
+}
+
+/// The figures a dashboard shows for one tenant and period.
+#[derive(Debug, PartialEq)]
+struct DashboardFigures {
+    volume_in: i64,
+    volume_out: i64,
+    contacts: i64,
+    frt_median_s: Option<u64>,
+    frt_p90_s: Option<u64>,
+    resolutions: i64,
+    resolution_median_s: Option<u64>,
+    resolution_p90_s: Option<u64>,
+    reopen_rate_pct: Option<f64>,
+    sentiment_pct: [Option<f64>; 3],
+}
+
+fn figures(rows: &[loket_store::rollups::RollupRow]) -> DashboardFigures {
+    let t = loket_store::rollups::RollupRow::total(rows);
+    let with_sentiment = t.sentiment_negative + t.sentiment_neutral + t.sentiment_positive;
+    let pct = |n: i64, of: i64| (of > 0).then(|| 100.0 * n as f64 / of as f64);
+    DashboardFigures {
+        volume_in: t.inbound,
+        volume_out: t.outbound,
+        contacts: t.new_conversations,
+        frt_median_s: t.first_response_hist.percentile(50),
+        frt_p90_s: t.first_response_hist.percentile(90),
+        resolutions: t.resolutions,
+        resolution_median_s: t.resolution_hist.percentile(50),
+        resolution_p90_s: t.resolution_hist.percentile(90),
+        reopen_rate_pct: pct(t.reopens, t.resolutions),
+        sentiment_pct: [
+            pct(t.sentiment_negative, with_sentiment),
+            pct(t.sentiment_neutral, with_sentiment),
+            pct(t.sentiment_positive, with_sentiment),
+        ],
+    }
+}
+
+fn median_ms(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn dashboard(
+    days: u32,
+    scale: f64,
+    database: Option<std::path::PathBuf>,
+    tenant: &str,
+    repeat: usize,
+) -> anyhow::Result<()> {
+    let repeat = repeat.max(1);
+    let end = loket_store::rollups::hour_of(loket_store::now_ms());
+    let (store, dir) = match database {
+        Some(path) => (
+            loket_store::Store::connect(&format!("sqlite://{}", path.display())).await?,
+            None,
+        ),
+        None => {
+            let dir = std::env::temp_dir().join(format!("loket-bench-dash-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let store = loket_store::Store::connect(&format!(
+                "sqlite://{}",
+                dir.join("loket.db").display()
+            ))
+            .await?;
+            store.migrate().await?;
+            loket_server::seed::tenants(&store).await?;
+            let g = crate::history::generate(&store, days, 5, scale, end).await?;
+            println!(
+                "history: {} conversations, {} messages, {} municipalities, {days} days, generated and written in {:.1} s ({:.0} conversations/s)",
+                g.conversations,
+                g.messages,
+                g.tenants,
+                g.seconds,
+                g.conversations as f64 / g.seconds
+            );
+            (store, Some(dir))
+        }
+    };
+    store.migrate().await?;
+    println!("machine: {}", machine());
+    println!(
+        "tenant: {tenant}; median of {repeat} runs; figures: volume in/out, contacts, FRT median/p90, resolutions with median/p90, reopen rate, sentiment mix"
+    );
+    let tenants = vec![tenant.to_string()];
+    for window in [30i64, 365] {
+        let from = end - window * 86_400_000;
+        let (mut rolled_ms, mut raw_ms) = (vec![], vec![]);
+        let (mut a, mut b) = (None, None);
+        for _ in 0..repeat {
+            let t0 = Instant::now();
+            let rows = store.rollups(&tenants, from, end).await?;
+            let f = figures(&rows);
+            rolled_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            a = Some((f, rows.len()));
+            let t0 = Instant::now();
+            let rows = store.rollups_raw(&tenants, from, end).await?;
+            let f = figures(&rows);
+            raw_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            b = Some(f);
+        }
+        let ((fa, nrows), fb) = (
+            a.unwrap_or_else(|| unreachable!()),
+            b.unwrap_or_else(|| unreachable!()),
+        );
+        anyhow::ensure!(fa == fb, "rollups and raw scan disagree:\n{fa:?}\n{fb:?}");
+        let (r, w) = (median_ms(rolled_ms), median_ms(raw_ms));
+        println!(
+            "{window:>3} days: rollups {r:>8.1} ms ({nrows} rows) | raw scan {w:>8.1} ms | raw/rollups {:>6.1}x | contacts {}, FRT median {:?} s, p90 {:?} s, reopen {:.1} %",
+            w / r,
+            fa.contacts,
+            fa.frt_median_s,
+            fa.frt_p90_s,
+            fa.reopen_rate_pct.unwrap_or(0.0)
+        );
+    }
+    store.close().await;
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
 }

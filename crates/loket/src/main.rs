@@ -7,6 +7,7 @@ use loket_server::{Config, seed};
 use std::path::PathBuf;
 
 mod bench;
+mod history;
 mod text;
 
 #[derive(Parser)]
@@ -50,6 +51,19 @@ struct DemoArgs {
     /// Seconds between simulated resident messages (0 turns the stream off).
     #[arg(long, default_value_t = 45)]
     stream_every: u64,
+    /// Generate this many days of history for all municipalities (e.g. 365) on first start.
+    #[arg(long, alias = "history", value_parser = parse_days)]
+    history_days: Option<u32>,
+    /// Seed of the generated history (the same seed gives the same history).
+    #[arg(long, default_value_t = 5)]
+    history_seed: u64,
+}
+
+/// `365` or `365d`.
+fn parse_days(s: &str) -> Result<u32, String> {
+    s.trim_end_matches('d')
+        .parse()
+        .map_err(|_| format!("'{s}' is geen aantal dagen (bijvoorbeeld 365 of 365d)"))
 }
 
 #[derive(Args)]
@@ -350,6 +364,15 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
                 u.password,
                 u.name,
                 roles.join(", ")
+            );
+        }
+        if let Some(days) = a.history_days {
+            println!("  Historie van {days} dagen aanmaken voor alle gemeenten…");
+            let end = loket_store::rollups::hour_of(loket_store::now_ms());
+            let g = history::generate(&state.store, days, a.history_seed, 1.0, end).await?;
+            println!(
+                "  {} gesprekken en {} berichten voor {} gemeenten in {:.0} s",
+                g.conversations, g.messages, g.tenants, g.seconds
             );
         }
         let tmp = creds.with_extension("tmp");
