@@ -459,15 +459,17 @@ pub struct CsatResults {
     pub agents: Option<BTreeMap<String, CsatFigure>>,
 }
 
+/// CSAT in total and per team, topic and agent (`"geen"` when not set).
+#[derive(Debug, Default)]
+pub struct Aggregated {
+    pub total: Csat,
+    pub teams: BTreeMap<String, Csat>,
+    pub topics: BTreeMap<String, Csat>,
+    pub agents: BTreeMap<String, Csat>,
+}
+
 /// The pure aggregation: answers into total and per-group figures.
-pub fn aggregate(
-    answers: &[CsatAnswerRow],
-) -> (
-    Csat,
-    BTreeMap<String, Csat>,
-    BTreeMap<String, Csat>,
-    BTreeMap<String, Csat>,
-) {
+pub fn aggregate(answers: &[CsatAnswerRow]) -> Aggregated {
     let key = |v: Option<String>| v.unwrap_or_else(|| "geen".into());
     let mut total = Csat::default();
     let (mut teams, mut topics, mut agents) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
@@ -489,7 +491,12 @@ pub fn aggregate(
             .or_insert_with(Csat::default)
             .add(score);
     }
-    (total, teams, topics, agents)
+    Aggregated {
+        total,
+        teams,
+        topics,
+        agents,
+    }
 }
 
 fn parse_instant(s: &str, end: bool) -> AppResult<i64> {
@@ -538,7 +545,12 @@ pub async fn results(
         return Err(AppError::Invalid("'from' moet voor 'to' liggen".into()));
     }
     let answers = state.store.csat_answers(&code, from, to).await?;
-    let (total, teams, topics, agents) = aggregate(&answers);
+    let Aggregated {
+        total,
+        teams,
+        topics,
+        agents,
+    } = aggregate(&answers);
     let supervisor =
         user.has_role(&code, Role::Supervisor) || user.has_role(&code, Role::Beheerder);
     let map = |m: BTreeMap<String, Csat>| {
@@ -578,7 +590,12 @@ mod tests {
             row(None, Some(8), "parkeren", 2),
             row(None, None, "parkeren", 9),
         ];
-        let (total, teams, topics, agents) = aggregate(&answers);
+        let Aggregated {
+            total,
+            teams,
+            topics,
+            agents,
+        } = aggregate(&answers);
         assert_eq!(total.responses, 3);
         let f = CsatFigure::from(&total);
         assert_eq!(f.satisfied, 2);
