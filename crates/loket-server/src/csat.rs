@@ -92,18 +92,9 @@ async fn ask(state: &AppState, c: &ConversationRow) -> AppResult<()> {
             }
         }
         (None, Some(k)) => Target::Webhook { api_key_id: k },
-        // The widget shows the stars itself when it sees the conversation resolved.
-        (None, None) => {
-            state
-                .store
-                .add_system_event(
-                    c.id,
-                    "tevredenheid",
-                    "Tevredenheidsvraag getoond in de webchat",
-                )
-                .await?;
-            return Ok(());
-        }
+        // The widget shows the stars itself when it sees the conversation resolved (no message,
+        // no event: the survey row records that it was asked).
+        (None, None) => return Ok(()),
     };
     let identity = state
         .store
