@@ -13,6 +13,7 @@ both!(
     csat_api_channel_gets_link_through_outbox,
     csat_page_answer_once_404_and_validation,
     csat_results_roles_and_tenant_scope,
+    csat_messenger_link_and_closed_window_skipped,
 );
 
 async fn resolve(a: &Agent, id: i64) {
@@ -323,4 +324,55 @@ async fn csat_results_roles_and_tenant_scope(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+}
+
+async fn csat_messenger_link_and_closed_window_skipped(app: TestApp) {
+    use crate::channels::{meta_post, meta_setup, on_channel};
+    use loket_channels::standin::meta;
+    let (m, _admin, url, _id) = meta_setup(&app, "GM0344", "messenger").await;
+    let anna = app.agent("anna@utrecht.nl", &[("GM0344", "agent")]).await;
+    let payload = meta::messenger_text("2420000001", "m_csat1", "Waar haal ik mijn rijbewijs?");
+    assert_eq!(meta_post(&url, &payload).await.status(), 200);
+    let cid = eventually(10, "the Messenger message", || async {
+        on_channel(&anna, "messenger")
+            .await
+            .first()
+            .map(|c| c["id"].as_i64().unwrap())
+    })
+    .await;
+    resolve(&anna, cid).await;
+    let s = surveys(&app, cid).await.unwrap();
+    let link = format!("/tevredenheid/{}", s.token);
+    eventually(10, "the survey link sent on Messenger", || async {
+        m.sent()
+            .iter()
+            .any(|x| x.body.to_string().contains(&link))
+            .then_some(())
+    })
+    .await;
+    // A conversation whose 24-hour window has closed: no message, the reason is recorded.
+    let mut old = meta::messenger_text("2420000002", "m_csat_old", "Oude vraag");
+    *old.pointer_mut("/entry/0/messaging/0/timestamp").unwrap() =
+        json!(loket_store::now_ms() - 25 * 3_600_000);
+    assert_eq!(meta_post(&url, &old).await.status(), 200);
+    let ocid = eventually(10, "the old message", || async {
+        on_channel(&anna, "messenger")
+            .await
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .find(|&i| i != cid)
+    })
+    .await;
+    let before = m.sent().len();
+    resolve(&anna, ocid).await;
+    assert!(surveys(&app, ocid).await.is_some());
+    let events = app.state.store.events(ocid).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "tevredenheid" && e.detail.contains("niet verstuurd")),
+        "{events:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(m.sent().len(), before, "nothing sent outside the window");
 }
