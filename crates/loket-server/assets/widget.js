@@ -44,6 +44,13 @@
       network: 'Uw bericht is niet verzonden: er is geen verbinding. Controleer uw internet en probeer het opnieuw.',
       generic: 'Er ging iets mis. Probeer het later opnieuw.',
       unread: ' (nieuw bericht)',
+      survey: 'Hoe tevreden bent u over ons antwoord?',
+      stars: (n) => `${n} van 5 sterren`,
+      surveyComment: 'Toelichting (optioneel)',
+      surveySend: 'Verstuur beoordeling',
+      surveyPick: 'Kies eerst 1 tot en met 5 sterren.',
+      surveyThanks: 'Bedankt voor uw beoordeling!',
+      surveyDone: 'U heeft dit gesprek al beoordeeld. Bedankt!',
     },
     en: {
       launcher: (n) => `Chat with ${n}`,
@@ -72,6 +79,13 @@
       network: 'Your message was not sent: there is no connection. Check your internet and try again.',
       generic: 'Something went wrong. Please try again later.',
       unread: ' (new message)',
+      survey: 'How satisfied are you with our answer?',
+      stars: (n) => `${n} out of 5 stars`,
+      surveyComment: 'Comment (optional)',
+      surveySend: 'Send rating',
+      surveyPick: 'Please choose 1 to 5 stars first.',
+      surveyThanks: 'Thank you for your rating!',
+      surveyDone: 'You have already rated this conversation. Thank you!',
     },
   };
 
@@ -188,6 +202,16 @@ textarea{resize:none;height:72px;display:block}
 .hint,.count{margin:4px 0 0;font-size:13px;color:#4a4a4a}
 .count:empty{display:none}
 .count.over{color:#b00020;font-weight:600}
+.survey{align-self:stretch;background:#fff;border:1px solid #767676;border-radius:12px;padding:10px 12px}
+.survey fieldset{border:0;margin:0;padding:0}
+.survey legend{font-weight:600;padding:0;margin-bottom:4px}
+.stars{display:flex;flex-wrap:wrap;gap:2px}
+.stars label{display:inline-flex;align-items:center;margin:0;font-weight:400;min-height:44px;padding:0 4px;cursor:pointer}
+.stars input{width:auto;min-height:0;margin:0 4px 0 0}
+.stars .st{font-size:18px;color:#7a5c00;letter-spacing:-2px}
+.survey textarea{height:56px}
+.survey .send{margin-top:8px;min-height:44px}
+.survey .done{margin:0;font-weight:600}
 @media (max-width:480px),(max-height:520px){
   .panel{inset:0;width:100%;max-width:none;height:100%;border-radius:0;border:0}
   .launcher{right:12px;bottom:12px}
@@ -297,6 +321,7 @@ textarea{resize:none;height:72px;display:block}
     ui.hours.textContent = isClosed && hrs ? `${tt.hours}: ${hrs}` : '';
     ui.hours.hidden = !ui.hours.textContent;
     ui.note.textContent = tt.resolved;
+    if (S.survey) renderSurvey();
     ui.nameLabel.textContent = tt.name;
     ui.msgLabel.textContent = tt.message;
     ui.send.textContent = tt.send;
@@ -448,6 +473,75 @@ textarea{resize:none;height:72px;display:block}
   function setConvState(state) {
     S.state = state;
     if (state === 'opgelost' || state === 'gesloten') { ui.log.append(ui.note); scrollDown(); }
+    if (state === 'opgelost') loadSurvey();
+  }
+
+  // ---- satisfaction survey: inline 1–5 stars after the conversation is resolved -------------
+  async function loadSurvey() {
+    if (!S.token || S.survey) return;
+    let res;
+    try {
+      res = await fetch(api(`/survey?token=${encodeURIComponent(S.token)}`), { headers: { Accept: 'application/json' } });
+    } catch { return; }
+    if (!res.ok) return;
+    const data = await res.json().catch(() => null);
+    if (!data || !data.token) return;
+    S.survey = { token: data.token, answered: !!data.answered, thanks: false, score: 0, comment: '' };
+    renderSurvey();
+    scrollDown();
+  }
+
+  function renderSurvey() {
+    const sv = S.survey;
+    if (!sv) return;
+    const tt = t();
+    const box = ui.survey || h('div', { class: 'survey', 'data-testid': 'loket-survey' });
+    ui.survey = box;
+    box.replaceChildren();
+    if (sv.answered) {
+      box.append(h('p', { class: 'done', role: 'status' }, sv.thanks ? tt.surveyThanks : tt.surveyDone));
+    } else {
+      const legend = h('legend', { id: 'loket-survey-q' }, tt.survey);
+      const stars = h('div', { class: 'stars', role: 'radiogroup', 'aria-labelledby': 'loket-survey-q' });
+      for (let n = 1; n <= 5; n++) {
+        const r = h('input', { type: 'radio', name: 'loket-score', id: `loket-score-${n}`, value: String(n), 'data-testid': `loket-score-${n}` });
+        if (sv.score === n) r.checked = true;
+        r.addEventListener('change', () => { sv.score = n; });
+        stars.append(h('label', { for: `loket-score-${n}` }, r,
+          h('span', { class: 'st', 'aria-hidden': 'true' }, '★'.repeat(n)),
+          h('span', { class: 'sr' }, tt.stars(n))));
+      }
+      const cLabel = h('label', { for: 'loket-survey-comment' }, tt.surveyComment);
+      const comment = h('textarea', { id: 'loket-survey-comment', maxlength: '1000', 'data-testid': 'loket-survey-comment' });
+      comment.value = sv.comment;
+      comment.addEventListener('input', () => { sv.comment = comment.value; });
+      const err = h('p', { class: 'alert', role: 'alert' });
+      const btn = h('button', { type: 'button', class: 'send', 'data-testid': 'loket-survey-send' }, tt.surveySend);
+      btn.addEventListener('click', () => sendSurvey(err));
+      box.append(h('fieldset', {}, legend, stars), cLabel, comment, err, btn);
+    }
+    if (!box.isConnected) ui.log.append(box);
+  }
+
+  async function sendSurvey(err) {
+    const sv = S.survey;
+    if (!sv.score) { err.textContent = t().surveyPick; return; }
+    err.textContent = '';
+    let res;
+    try {
+      res = await fetch(api('/survey'), {
+        method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ token: sv.token, score: sv.score, comment: sv.comment.trim() || null }),
+      });
+    } catch { err.textContent = t().network; return; }
+    if (res.ok || res.status === 409) {
+      sv.answered = true; sv.thanks = res.ok;
+      renderSurvey();
+      const focusTarget = ui.survey.querySelector('.done');
+      if (focusTarget) { focusTarget.setAttribute('tabindex', '-1'); focusTarget.focus(); }
+    } else {
+      err.textContent = await problem(res, t());
+    }
   }
 
   function showAlert(text) { ui.alert.textContent = text || ''; }
@@ -473,6 +567,8 @@ textarea{resize:none;height:72px;display:block}
     for (const rec of S.byId.values()) rec.el && rec.el.remove();
     S.byId.clear();
     ui.note.remove();
+    if (ui.survey) { ui.survey.remove(); ui.survey = null; }
+    S.survey = null;
   }
 
   async function loadConversation() {

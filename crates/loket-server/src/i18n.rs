@@ -165,6 +165,48 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "api_docs" => ("API-documentatie", "API reference"),
         "main_menu" => ("Hoofdmenu", "Main menu"),
         "tagline" => ("webcare voor gemeenten", "webcare for municipalities"),
+        "csat_title" => ("Hoe tevreden bent u?", "How satisfied are you?"),
+        "csat_intro" => (
+            "U had contact met de gemeente. Wilt u laten weten hoe tevreden u bent over hoe we u hebben geholpen?",
+            "You were in contact with the municipality. Would you tell us how satisfied you are with how we helped you?",
+        ),
+        "csat_score" => ("Uw oordeel", "Your rating"),
+        "csat_score_help" => (
+            "1 is zeer ontevreden, 5 is zeer tevreden.",
+            "1 is very dissatisfied, 5 is very satisfied.",
+        ),
+        "csat_of5" => ("van 5", "out of 5"),
+        "csat_comment" => ("Toelichting (niet verplicht)", "Comment (optional)"),
+        "csat_comment_help" => (
+            "Hoogstens 1000 tekens. Zet hier geen persoonsgegevens in.",
+            "At most 1000 characters. Please do not include personal details.",
+        ),
+        "csat_submit" => ("Versturen", "Send"),
+        "csat_thanks" => ("Bedankt voor uw antwoord!", "Thank you for your answer!"),
+        "csat_answered" => (
+            "Deze vraag is al beantwoord. Bedankt!",
+            "This survey has already been answered. Thank you!",
+        ),
+        "csat_unknown" => (
+            "Deze vragenlijst bestaat niet (meer). Controleer de link.",
+            "This survey does not exist (any more). Please check the link.",
+        ),
+        "csat_error_score" => (
+            "Kies een oordeel van 1 tot en met 5.",
+            "Choose a rating from 1 to 5.",
+        ),
+        "csat_error_comment" => (
+            "De toelichting is langer dan 1000 tekens.",
+            "The comment is longer than 1000 characters.",
+        ),
+        "csat_error_form" => (
+            "Het formulier is verlopen of ongeldig. Open de link opnieuw.",
+            "The form has expired or is invalid. Please open the link again.",
+        ),
+        "csat_error_title" => (
+            "Er is iets niet goed ingevuld",
+            "Something was not filled in correctly",
+        ),
         "back_inbox" => ("Terug naar de inbox", "Back to the inbox"),
         "details" => ("Gespreksgegevens", "Conversation details"),
         "messages" => ("Berichten", "Messages"),

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod channel_admin;
 pub mod channels;
 pub mod config;
+pub mod csat;
 pub mod error;
 pub mod hub;
 pub mod i18n;
@@ -65,7 +66,13 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
     let api = api::router()
-        .nest("/widget", widget::router().layer(widget_cors))
+        .nest(
+            "/widget",
+            widget::router()
+                .merge(csat::widget_router())
+                .layer(widget_cors),
+        )
+        .merge(csat::api_router())
         .route("/live", get(live::socket));
     // Open311 apps run anywhere (also in a browser): the endpoints are open to every origin.
     let open311_cors = CorsLayer::new()
@@ -85,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .merge(ui::router())
+        .merge(csat::page_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(track))

@@ -451,6 +451,9 @@ pub async fn change_with(
     if ki.is_some() {
         state.outbox_wake.notify_one();
     }
+    if resolving && updated.state == ConversationState::Opgelost.as_str() {
+        crate::csat::on_resolved(state, &updated).await;
+    }
     Ok(updated)
 }
 

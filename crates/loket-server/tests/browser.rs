@@ -277,6 +277,45 @@ async fn resident_and_agent_end_to_end() {
         "the resolved note in the widget",
     )
     .await;
+
+    // The satisfaction survey: the page behind the link passes axe-core; the widget shows the
+    // inline stars (also checked) and the resident answers with them.
+    let survey = app
+        .state
+        .store
+        .csat_survey_of(conv_id)
+        .await
+        .unwrap()
+        .expect("a survey after resolving");
+    agent
+        .goto(&format!("{base}/tevredenheid/{}", survey.token))
+        .await
+        .unwrap();
+    assert_accessible(&agent, "the survey page").await;
+    wait_js(
+        &resident,
+        &format!("!!{}", w("[data-testid=loket-score-4]")),
+        10,
+        "the stars in the widget",
+    )
+    .await;
+    assert_accessible(&resident, "the widget's survey").await;
+    resident
+        .execute(
+            &format!(
+                "{}.click(); {}.click();",
+                w("[data-testid=loket-score-4]"),
+                w("[data-testid=loket-survey-send]")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    eventually(10, "the widget's answer stored", || {
+        let s = store.clone();
+        async move { (s.csat_survey_of(conv_id).await.ok()??.score == Some(4)).then_some(()) }
+    })
+    .await;
     agent.close().await.ok();
     resident.close().await.ok();
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod channels;
 pub mod conversations;
+pub mod csat;
 pub mod history;
 pub mod klantinteracties;
 mod model;

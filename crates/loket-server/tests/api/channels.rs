@@ -368,7 +368,7 @@ const VERIFY: &str = "verifieer-mij-81";
 
 /// A Meta account (`whatsapp`, `messenger` or `instagram`) on `tenant` against a Graph API
 /// stand-in; returns (stand-in, admin, webhook URL, account id).
-async fn meta_setup(
+pub async fn meta_setup(
     app: &TestApp,
     tenant: &str,
     kind: &str,
@@ -412,7 +412,7 @@ async fn meta_setup(
 }
 
 /// POSTs a payload as Meta does: signed with the app secret.
-async fn meta_post(url: &str, payload: &Value) -> reqwest::Response {
+pub async fn meta_post(url: &str, payload: &Value) -> reqwest::Response {
     let (body, sig) = meta::signed_body(APP_SECRET, payload);
     reqwest::Client::new()
         .post(url)

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod channels;
 mod conversations;
+mod csat;
 mod email;
 mod inbound;
 mod isolation;
