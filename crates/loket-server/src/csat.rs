@@ -12,7 +12,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json, Router, routing::get};
-use loket_channels::{Outgoing, OutgoingTenant};
 use loket_core::Role;
 use loket_core::metrics::figures::Csat;
 use loket_store::ConversationRow;
@@ -96,29 +95,10 @@ async fn ask(state: &AppState, c: &ConversationRow) -> AppResult<()> {
         // no event: the survey row records that it was asked).
         (None, None) => return Ok(()),
     };
-    let identity = state
-        .store
-        .identities(c.contact_id)
-        .await?
-        .into_iter()
-        .find(|i| i.id == c.identity_id);
     let payload = Payload {
         target,
-        message: Outgoing {
-            conversation_id: c.id,
-            message_id: 0,
-            recipient: identity.map(|i| i.external_id).unwrap_or_default(),
-            text: text.clone(),
-            tenant: OutgoingTenant {
-                code: tenant.code.clone(),
-                name: tenant.name.clone(),
-                display_name: tenant.display_name.clone(),
-                primary_color: tenant.settings.primary_color.clone(),
-                logo_url: tenant.settings.logo_url.clone(),
-            },
-            agent: tenant.display_name.clone(),
-            sent_at_ms: loket_store::now_ms(),
-        },
+        message: crate::service::outgoing(state, c, &tenant, &text, tenant.display_name.clone())
+            .await?,
     };
     state
         .store

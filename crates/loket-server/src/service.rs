@@ -192,6 +192,38 @@ pub async fn conversation(
     })
 }
 
+/// A message as it leaves Loket to the conversation's resident, in the municipality's name.
+/// The message id is filled in by the outbox worker from the stored row.
+pub async fn outgoing(
+    state: &AppState,
+    c: &ConversationRow,
+    tenant: &crate::state::Tenant,
+    text: &str,
+    agent: String,
+) -> AppResult<Outgoing> {
+    let identity = state
+        .store
+        .identities(c.contact_id)
+        .await?
+        .into_iter()
+        .find(|i| i.id == c.identity_id);
+    Ok(Outgoing {
+        conversation_id: c.id,
+        message_id: 0,
+        recipient: identity.map(|i| i.external_id).unwrap_or_default(),
+        text: text.to_string(),
+        tenant: OutgoingTenant {
+            code: tenant.code.clone(),
+            name: tenant.name.clone(),
+            display_name: tenant.display_name.clone(),
+            primary_color: tenant.settings.primary_color.clone(),
+            logo_url: tenant.settings.logo_url.clone(),
+        },
+        agent,
+        sent_at_ms: loket_store::now_ms(),
+    })
+}
+
 /// Sends a reply (through the outbox) or stores an internal note.
 pub async fn reply(
     state: &AppState,
@@ -235,28 +267,14 @@ pub async fn reply(
             (None, Some(k)) => Target::Webhook { api_key_id: k },
             (None, None) => Target::Webchat,
         };
-        let identity = state
-            .store
-            .identities(c.contact_id)
-            .await?
-            .into_iter()
-            .find(|i| i.id == c.identity_id);
-        let msg = Outgoing {
-            conversation_id: c.id,
-            // Filled in by the outbox worker from the stored row (the id is not known yet).
-            message_id: 0,
-            recipient: identity.map(|i| i.external_id).unwrap_or_default(),
-            text: text.clone(),
-            tenant: OutgoingTenant {
-                code: tenant.code.clone(),
-                name: tenant.name.clone(),
-                display_name: tenant.display_name.clone(),
-                primary_color: tenant.settings.primary_color.clone(),
-                logo_url: tenant.settings.logo_url.clone(),
-            },
-            agent: public_author(state, &user.first_name, &tenant.code),
-            sent_at_ms: loket_store::now_ms(),
-        };
+        let msg = outgoing(
+            state,
+            &c,
+            &tenant,
+            &text,
+            public_author(state, &user.first_name, &tenant.code),
+        )
+        .await?;
         if let Target::Channel {
             reply:
                 loket_channels::adapter::Reply {
