@@ -10,8 +10,10 @@ pub mod assign;
 pub mod auth;
 pub mod channel_admin;
 pub mod channels;
+pub mod charts;
 pub mod config;
 pub mod csat;
+pub mod dashboard;
 pub mod error;
 pub mod hub;
 pub mod i18n;
@@ -92,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .merge(ui::router())
+        .merge(dashboard::router())
         .merge(csat::page_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

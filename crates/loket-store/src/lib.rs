@@ -8,6 +8,7 @@ pub mod admin;
 pub mod channels;
 pub mod conversations;
 pub mod csat;
+pub mod dashboard;
 pub mod history;
 pub mod klantinteracties;
 mod model;

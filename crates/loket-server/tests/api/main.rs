@@ -7,6 +7,7 @@ mod auth;
 mod channels;
 mod conversations;
 mod csat;
+mod dashboard;
 mod email;
 mod inbound;
 mod isolation;
