@@ -28,6 +28,28 @@ pub struct Chart {
     pub bars: Vec<Bar>,
     /// Stacked instead of side by side (shares that add up).
     pub stacked: bool,
+    /// Fill colours per series instead of [`SERIES_COLOURS`] (e.g. red for negative).
+    pub colours: Option<Vec<&'static str>>,
+}
+
+impl Chart {
+    fn colour(&self, series: usize) -> &'static str {
+        match &self.colours {
+            Some(c) if !c.is_empty() => c[series % c.len()],
+            _ => SERIES_COLOURS[series % SERIES_COLOURS.len()],
+        }
+    }
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
 }
 
 /// Escapes text for XML/HTML content and attributes.
@@ -86,7 +108,7 @@ fn legend(out: &mut String, c: &Chart, y: u32) {
         let _ = write!(
             out,
             r#"<rect x="{x}" y="{y}" width="12" height="12" fill="{}"/><text x="{}" y="{}" class="lg">{}</text>"#,
-            SERIES_COLOURS[i % SERIES_COLOURS.len()],
+            c.colour(i),
             x + 16,
             y + 11,
             esc(s)
@@ -95,7 +117,10 @@ fn legend(out: &mut String, c: &Chart, y: u32) {
     }
 }
 
-fn bar_rect(out: &mut String, x: f64, y: f64, w: f64, h: f64, fill: &str, href: Option<&str>, tip: &str) {
+/// A bar's rectangle `(x, y, width, height)`.
+type Rect = (f64, f64, f64, f64);
+
+fn bar_rect(out: &mut String, (x, y, w, h): Rect, fill: &str, href: Option<&str>, tip: &str) {
     let link = href
         .map(|h| format!(r#" data-href="{}" class="bar link""#, esc(h)))
         .unwrap_or_else(|| r#" class="bar""#.into());
@@ -106,9 +131,15 @@ fn bar_rect(out: &mut String, x: f64, y: f64, w: f64, h: f64, fill: &str, href: 
     );
 }
 
-/// Vertical bars over time (or any ordered labels), grouped or stacked per series.
+/// Vertical bars over time (or any ordered labels), grouped or stacked per series, for the
+/// full width of the page.
 pub fn columns(c: &Chart) -> String {
-    let (w, h) = (800u32, 280u32);
+    columns_sized(c, 800)
+}
+
+/// [`columns`] drawn `w` units wide: 560 for half the page, so the text keeps its size.
+pub fn columns_sized(c: &Chart, w: u32) -> String {
+    let h = 280u32;
     let (left, right, top, bottom) = (48.0, 8.0, 28.0, 40.0);
     let plot_w = f64::from(w) - left - right;
     let plot_h = f64::from(h) - top - bottom;
@@ -124,12 +155,18 @@ pub fn columns(c: &Chart) -> String {
         })
         .fold(0.0, f64::max);
     let top_v = nice_max(max);
+    // Whole-number ticks where the maximum allows it (50 → 0, 10, …, 50 rather than 12,5).
+    let ticks = if (top_v / 4.0).fract() == 0.0 || top_v < 4.0 {
+        4
+    } else {
+        5
+    };
     let mut out = String::new();
     head(&mut out, c, w, h);
     legend(&mut out, c, 4);
-    for i in 0..=4 {
-        let v = top_v * f64::from(i) / 4.0;
-        let y = top + plot_h - plot_h * f64::from(i) / 4.0;
+    for i in 0..=ticks {
+        let v = top_v * f64::from(i) / f64::from(ticks);
+        let y = top + plot_h - plot_h * f64::from(i) / f64::from(ticks);
         let _ = write!(
             out,
             r#"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" class="grid"/><text x="{}" y="{:.1}" class="ax" text-anchor="end">{}</text>"#,
@@ -142,7 +179,7 @@ pub fn columns(c: &Chart) -> String {
     let n = c.bars.len().max(1) as f64;
     let slot = plot_w / n;
     let gap = (slot * 0.2).min(6.0);
-    let label_every = (c.bars.len() / 16).max(1);
+    let label_every = c.bars.len().div_ceil(12).max(1);
     for (i, b) in c.bars.iter().enumerate() {
         let x0 = left + slot * i as f64 + gap / 2.0;
         let bw = slot - gap;
@@ -159,17 +196,29 @@ pub fn columns(c: &Chart) -> String {
                 let bh = plot_h * v / top_v;
                 let y = top + plot_h - plot_h * (acc + v) / top_v;
                 acc += v;
-                let fill = SERIES_COLOURS[s % SERIES_COLOURS.len()];
-                bar_rect(&mut out, x0, y, bw, bh, fill, b.href.as_deref(), &tip(s, *v));
+                let fill = c.colour(s);
+                bar_rect(
+                    &mut out,
+                    (x0, y, bw, bh),
+                    fill,
+                    b.href.as_deref(),
+                    &tip(s, *v),
+                );
             }
         } else {
             let k = b.values.len().max(1) as f64;
             for (s, v) in b.values.iter().enumerate() {
                 let bh = plot_h * v / top_v;
-                let fill = SERIES_COLOURS[s % SERIES_COLOURS.len()];
+                let fill = c.colour(s);
                 let x = x0 + bw / k * s as f64;
                 let y = top + plot_h - bh;
-                bar_rect(&mut out, x, y, bw / k, bh, fill, b.href.as_deref(), &tip(s, *v));
+                bar_rect(
+                    &mut out,
+                    (x, y, bw / k, bh),
+                    fill,
+                    b.href.as_deref(),
+                    &tip(s, *v),
+                );
             }
         }
         if i % label_every == 0 {
@@ -189,9 +238,14 @@ pub fn columns(c: &Chart) -> String {
 /// Horizontal bars for categories (channels, topics, municipalities), first series only
 /// unless stacked.
 pub fn rows(c: &Chart) -> String {
+    // Drawn for half the page width (560 units), so labels stay readable when scaled.
+    rows_sized(c, 560)
+}
+
+/// [`rows`] drawn `w` units wide: 800 across the whole page.
+pub fn rows_sized(c: &Chart, w: u32) -> String {
     let row_h = 24.0;
-    let (left, right, top) = (180.0, 56.0, if c.series.len() > 1 { 24.0 } else { 6.0 });
-    let w = 800u32;
+    let (left, right, top) = (190.0, 48.0, if c.series.len() > 1 { 24.0 } else { 6.0 });
     let h = (top + row_h * c.bars.len().max(1) as f64 + 8.0) as u32;
     let plot_w = f64::from(w) - left - right;
     let total = |b: &Bar| -> f64 {
@@ -208,7 +262,7 @@ pub fn rows(c: &Chart) -> String {
     legend(&mut out, c, 4);
     for (i, b) in c.bars.iter().enumerate() {
         let y = top + row_h * i as f64;
-        let label: String = b.label.chars().take(26).collect();
+        let label = short(&b.label, 30);
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" class="ax" text-anchor="end">{}</text>"#,
@@ -229,8 +283,14 @@ pub fn rows(c: &Chart) -> String {
             } else {
                 format!("{}: {}", b.label, fmt_num(*v))
             };
-            let fill = SERIES_COLOURS[s % SERIES_COLOURS.len()];
-            bar_rect(&mut out, x, y + 4.0, bw, row_h - 8.0, fill, b.href.as_deref(), &tip);
+            let fill = c.colour(s);
+            bar_rect(
+                &mut out,
+                (x, y + 4.0, bw, row_h - 8.0),
+                fill,
+                b.href.as_deref(),
+                &tip,
+            );
             x += bw;
         }
         let _ = write!(
@@ -268,6 +328,7 @@ mod tests {
                 },
             ],
             stacked: false,
+            colours: None,
         }
     }
 

@@ -226,6 +226,8 @@ pub struct Section {
     pub table: Table,
     /// The heat-map table is itself the chart: no separate image.
     pub heat: bool,
+    /// Spans the whole width of the page grid.
+    pub wide: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -282,7 +284,7 @@ pub fn int_nl(v: i64) -> String {
     let s = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -385,7 +387,13 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// A drill-down link for the conversations that started in `first..=last` with `extra`.
-    fn drill(&self, first: NaiveDate, last: NaiveDate, channel: &str, topic: Option<&str>) -> String {
+    fn drill(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+        channel: &str,
+        topic: Option<&str>,
+    ) -> String {
         let (van, tot) = (first.to_string(), last.to_string());
         let team = self
             .filters
@@ -410,7 +418,11 @@ impl Ctx<'_> {
             ("team", team.as_str()),
         ];
         // An empty topic means "no topic" in a drill-down: pass it as "-".
-        let tp_param = if topic == Some("") { "-".to_string() } else { tp };
+        let tp_param = if topic == Some("") {
+            "-".to_string()
+        } else {
+            tp
+        };
         pairs.push(("onderwerp", tp_param.as_str()));
         format!("/dashboard/{}/gesprekken{}", self.code, qs(&pairs))
     }
@@ -430,7 +442,8 @@ impl Ctx<'_> {
 }
 
 fn keep(r: &RollupRow, f: &Filters) -> bool {
-    f.channel.as_deref().is_none_or(|c| r.channel == c) && f.topic.as_deref().is_none_or(|t| r.topic == t)
+    f.channel.as_deref().is_none_or(|c| r.channel == c)
+        && f.topic.as_deref().is_none_or(|t| r.topic == t)
 }
 
 async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
@@ -518,7 +531,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         Tile {
             label: "Heropend".into(),
             value: pct(total.reopens, total.resolutions),
-            note: format!("{} van {} opgelost", int_nl(total.reopens), int_nl(total.resolutions)),
+            note: format!(
+                "{} van {} opgelost",
+                int_nl(total.reopens),
+                int_nl(total.resolutions)
+            ),
             figure: "reopen_rate",
         },
         Tile {
@@ -564,7 +581,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         d += Duration::days(1);
     }
     for r in &rows {
-        let day = local_day(Utc.timestamp_millis_opt(r.hour_start).single().unwrap_or(now));
+        let day = local_day(
+            Utc.timestamp_millis_opt(r.hour_start)
+                .single()
+                .unwrap_or(now),
+        );
         let e = buckets.entry(bucket_of(day)).or_default();
         e.0 += r.new_conversations;
         e.1 += r.inbound;
@@ -621,6 +642,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             series: vec!["Inkomend".into(), "Uitgaand".into()],
             bars,
             stacked: false,
+            colours: None,
         }),
         table: Table {
             id: "verloop",
@@ -635,6 +657,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: false,
+        wide: true,
     });
 
     // ---------------------------------------------------------------- per channel
@@ -648,7 +671,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     for r in &rows {
         by_channel.entry(r.channel.clone()).or_default().row.add(r);
         by_topic.entry(r.topic.clone()).or_default().row.add(r);
-        by_tenant.entry(r.tenant_code.clone()).or_default().row.add(r);
+        by_tenant
+            .entry(r.tenant_code.clone())
+            .or_default()
+            .row
+            .add(r);
     }
     let mut ch_sorted: Vec<(&String, &Agg)> = by_channel.iter().collect();
     ch_sorted.sort_by_key(|(c, a)| (-a.row.new_conversations, (*c).clone()));
@@ -685,12 +712,17 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 ch_sorted.len(),
                 ch_sorted
                     .first()
-                    .map(|(c, a)| format!("{} met {} contacten", channel_label(c), int_nl(a.row.new_conversations)))
+                    .map(|(c, a)| format!(
+                        "{} met {} contacten",
+                        channel_label(c),
+                        int_nl(a.row.new_conversations)
+                    ))
                     .unwrap_or_else(|| "er zijn geen contacten".into())
             ),
             series: vec!["Contacten".into()],
             bars,
             stacked: false,
+            colours: None,
         }),
         table: Table {
             id: "kanalen",
@@ -707,6 +739,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: false,
+        wide: false,
     });
 
     // ---------------------------------------------------------------- per topic
@@ -740,7 +773,8 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     sections.push(Section {
         id: "onderwerpen",
         title: "Onderwerpen".into(),
-        intro: "Waar inwoners over schrijven (de twaalf grootste in de grafiek, alle in de tabel).".into(),
+        intro: "Waar inwoners over schrijven (de twaalf grootste in de grafiek, alle in de tabel)."
+            .into(),
         svg: charts::rows(&Chart {
             id: "ch-onderwerpen".into(),
             title: "Contacten per onderwerp".into(),
@@ -752,6 +786,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             series: vec!["Contacten".into()],
             bars,
             stacked: false,
+            colours: None,
         }),
         table: Table {
             id: "onderwerpen",
@@ -767,6 +802,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: false,
+        wide: false,
     });
 
     // ---------------------------------------------------------------- per municipality
@@ -778,7 +814,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         let mut trows = Vec::new();
         for (i, (code, a)) in tn_sorted.iter().enumerate() {
             let tn = all.get(code.as_str());
-            let name = tn.map(|t| t.display_name.clone()).unwrap_or_else(|| (*code).clone());
+            let name = tn
+                .map(|t| t.display_name.clone())
+                .unwrap_or_else(|| (*code).clone());
             let per = tn
                 .and_then(|t| t.inhabitants)
                 .filter(|n| *n > 0)
@@ -814,7 +852,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             id: "gemeenten",
             title: "Per gemeente".into(),
             intro: "Contacten per gemeente namens wie het gesprek liep; klik door naar het dashboard van die gemeente.".into(),
-            svg: charts::rows(&Chart {
+            svg: charts::rows_sized(&Chart {
                 id: "ch-gemeenten".into(),
                 title: "Contacten per gemeente".into(),
                 desc: format!(
@@ -825,7 +863,8 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 series: vec!["Contacten".into()],
                 bars,
                 stacked: false,
-            }),
+                colours: None,
+            }, 800),
             table: Table {
                 id: "gemeenten",
                 caption: "Contacten, contacten per 1.000 inwoners, eerste reactie en poolaandeel per gemeente".into(),
@@ -840,6 +879,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 csv: String::new(),
             },
             heat: false,
+            wide: true,
         });
     }
 
@@ -847,7 +887,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let mut sent: BTreeMap<NaiveDate, (i64, i64, i64)> = BTreeMap::new();
     let week_of = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
     for r in &rows {
-        let day = local_day(Utc.timestamp_millis_opt(r.hour_start).single().unwrap_or(now));
+        let day = local_day(
+            Utc.timestamp_millis_opt(r.hour_start)
+                .single()
+                .unwrap_or(now),
+        );
         let e = sent.entry(week_of(day)).or_default();
         e.0 += r.sentiment_negative;
         e.1 += r.sentiment_neutral;
@@ -857,7 +901,12 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let mut trows = Vec::new();
     for (w, (n, u, p)) in &sent {
         let tot = (n + u + p).max(1) as f64;
-        let href = ctx.drill((*w).max(ctx.picked.first), (*w + Duration::days(6)).min(ctx.picked.last), "", None);
+        let href = ctx.drill(
+            (*w).max(ctx.picked.first),
+            (*w + Duration::days(6)).min(ctx.picked.last),
+            "",
+            None,
+        );
         bars.push(Bar {
             label: format!("wk {}", w.iso_week().week()),
             values: vec![
@@ -882,7 +931,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         id: "sentiment",
         title: "Sentiment per week".into(),
         intro: "De toon van het eerste bericht van elk gesprek, als aandeel per week.".into(),
-        svg: charts::columns(&Chart {
+        svg: charts::columns_sized(&Chart {
             id: "ch-sentiment".into(),
             title: "Sentiment per week".into(),
             desc: format!(
@@ -893,7 +942,8 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             series: vec!["Negatief".into(), "Neutraal".into(), "Positief".into()],
             bars,
             stacked: true,
-        }),
+            colours: Some(vec!["#b0251b", "#737d88", "#22672a"]),
+        }, 560),
         table: Table {
             id: "sentiment",
             caption: "Aantal gesprekken per sentiment per week".into(),
@@ -908,12 +958,16 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: false,
+        wide: false,
     });
 
     // ---------------------------------------------------------------- hour of week
     let mut how = [0i64; 168];
     for r in how_rows.iter().filter(|r| keep(r, ctx.filters)) {
-        let t = Utc.timestamp_millis_opt(r.hour_start).single().unwrap_or(now);
+        let t = Utc
+            .timestamp_millis_opt(r.hour_start)
+            .single()
+            .unwrap_or(now);
         how[usize::from(hour_of_week(t))] += r.inbound;
     }
     let how_period = Period::new(
@@ -933,16 +987,27 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         .collect();
     let max = avg.iter().copied().fold(0.0, f64::max);
     const DAYS: [&str; 7] = [
-        "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
+        "maandag",
+        "dinsdag",
+        "woensdag",
+        "donderdag",
+        "vrijdag",
+        "zaterdag",
+        "zondag",
     ];
     let mut trows = Vec::new();
     for (d, name) in DAYS.iter().enumerate() {
         let mut cells = vec![(*name).to_string()];
         for h in 0..24 {
             let v = avg[d * 24 + h];
-            let level = if max > 0.0 { ((v / max) * 5.0).ceil() as u8 } else { 0 };
+            let level = if max > 0.0 {
+                ((v / max) * 5.0).ceil() as u8
+            } else {
+                0
+            };
             // "level|value": the template shades by level and prints the value.
-            cells.push(format!("{level}|{}", dec_nl(v)));
+            let shown = if v == 0.0 { "0".to_string() } else { dec_nl(v) };
+            cells.push(format!("{level}|{shown}"));
         }
         trows.push(TableRow { cells, href: None });
     }
@@ -964,6 +1029,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: true,
+        wide: true,
     });
 
     // ---------------------------------------------------------------- backlog
@@ -1008,6 +1074,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             series: vec!["Gesprekken".into()],
             bars,
             stacked: false,
+            colours: None,
         }),
         table: Table {
             id: "achterstand",
@@ -1017,6 +1084,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: false,
+        wide: false,
     });
 
     // The key figures as a table too, for the CSV export.
@@ -1040,8 +1108,21 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             csv: String::new(),
         },
         heat: false,
+        wide: false,
     });
 
+    // Pairs side by side on a wide screen, the long ones across the page.
+    const ORDER: [&str; 8] = [
+        "verloop",
+        "kanalen",
+        "achterstand",
+        "onderwerpen",
+        "sentiment",
+        "gemeenten",
+        "uren",
+        "kengetallen",
+    ];
+    sections.sort_by_key(|s| ORDER.iter().position(|o| *o == s.id));
     Ok(Computed {
         tiles,
         sections,
@@ -1081,7 +1162,11 @@ async fn prepare(
 ) -> Result<(Tenant, Picked, Option<String>, Filters, Vec<(i64, String)>), Response> {
     let lang = tr(headers, user).0;
     let Some(tenant) = state.tenant(code) else {
-        return Err(error_page(StatusCode::NOT_FOUND, "Onbekende gemeente of pool.", &lang));
+        return Err(error_page(
+            StatusCode::NOT_FOUND,
+            "Onbekende gemeente of pool.",
+            &lang,
+        ));
     };
     if !may_view(user, state, code) {
         return Err(error_page(
@@ -1097,7 +1182,7 @@ async fn prepare(
     } else {
         state
             .store
-            .teams(&[tenant.code.clone()])
+            .teams(std::slice::from_ref(&tenant.code))
             .await
             .unwrap_or_default()
             .into_iter()
@@ -1106,7 +1191,13 @@ async fn prepare(
     };
     let mut filters = Filters {
         channel: nonempty(&q.kanaal).map(str::to_string),
-        topic: nonempty(&q.onderwerp).map(|t| if t == "-" { String::new() } else { t.to_string() }),
+        topic: nonempty(&q.onderwerp).map(|t| {
+            if t == "-" {
+                String::new()
+            } else {
+                t.to_string()
+            }
+        }),
         team: None,
     };
     if let Some(c) = &filters.channel
@@ -1116,7 +1207,11 @@ async fn prepare(
         filters.channel = None;
     }
     if let Some(t) = nonempty(&q.team) {
-        match t.parse::<i64>().ok().and_then(|id| teams.iter().find(|x| x.0 == id)) {
+        match t
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| teams.iter().find(|x| x.0 == id))
+        {
             Some(x) => filters.team = Some(x.clone()),
             None => error = Some("Onbekend team; het filter is weggelaten.".into()),
         }
@@ -1159,7 +1254,13 @@ async fn dashboard(
     let mut channels: Vec<(String, String, bool)> = computed
         .channels
         .iter()
-        .map(|c| (c.clone(), channel_label(c), filters.channel.as_deref() == Some(c)))
+        .map(|c| {
+            (
+                c.clone(),
+                channel_label(c),
+                filters.channel.as_deref() == Some(c),
+            )
+        })
         .collect();
     if let Some(c) = &filters.channel
         && !computed.channels.contains(c)
@@ -1170,7 +1271,11 @@ async fn dashboard(
         .topics
         .iter()
         .map(|t| {
-            let v = if t.is_empty() { "-".to_string() } else { t.clone() };
+            let v = if t.is_empty() {
+                "-".to_string()
+            } else {
+                t.clone()
+            };
             (v, topic_label(t), filters.topic.as_deref() == Some(t))
         })
         .collect();
@@ -1191,7 +1296,10 @@ async fn dashboard(
         TenantKind::Nationaal => "Landelijk overzicht",
     };
     let scope_note = match tenant.kind {
-        TenantKind::Gemeente => "Alle gesprekken namens deze gemeente, ook die een regiopool voor haar behandelde.".to_string(),
+        TenantKind::Gemeente => {
+            "Alle gesprekken namens deze gemeente, ook die een regiopool voor haar behandelde."
+                .to_string()
+        }
         TenantKind::Regio => format!(
             "De {} gemeenten die deze pool bedient, plus de eigen gesprekken van de pool.",
             scope_of(&state, &tenant).len().saturating_sub(1)
@@ -1495,9 +1603,18 @@ async fn drill(
     table.csv = format!("/dashboard/{}/export/gesprekken.csv{}", tenant.code, query);
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
     let sep = if query.is_empty() { '?' } else { '&' };
-    let link = |p: u32| format!("/dashboard/{}/gesprekken{query}{sep}pagina={p}", tenant.code);
+    let link = |p: u32| {
+        format!(
+            "/dashboard/{}/gesprekken{query}{sep}pagina={p}",
+            tenant.code
+        )
+    };
     let mut what = vec![if picked.first == picked.last {
-        format!("begonnen op {} {}", day_label(picked.first), picked.first.year())
+        format!(
+            "begonnen op {} {}",
+            day_label(picked.first),
+            picked.first.year()
+        )
     } else {
         format!(
             "begonnen van {} t/m {} {}",

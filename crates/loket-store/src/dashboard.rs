@@ -151,7 +151,13 @@ impl Store {
 
     /// Service-level counts of conversations matching `f` that started in `[from, to)`, as of
     /// `now` (Unix ms).
-    pub async fn sla_counts(&self, f: &DashFilter, from: i64, to: i64, now: i64) -> Result<SlaCounts> {
+    pub async fn sla_counts(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> Result<SlaCounts> {
         if f.tenants.is_empty() {
             return Ok(SlaCounts::default());
         }

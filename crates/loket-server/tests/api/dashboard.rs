@@ -25,7 +25,10 @@ async fn traffic(app: &TestApp) -> Vec<i64> {
     .enumerate()
     {
         let r = app
-            .inbound(&key, &inbound_body(&format!("d-{i}"), &format!("inw-{i}"), text))
+            .inbound(
+                &key,
+                &inbound_body(&format!("d-{i}"), &format!("inw-{i}"), text),
+            )
             .await;
         assert_eq!(r.status(), 202);
         let v: serde_json::Value = r.json().await.unwrap();
@@ -33,7 +36,10 @@ async fn traffic(app: &TestApp) -> Vec<i64> {
     }
     let other = app.api_key("GM0363", None).await;
     let r = app
-        .inbound(&other, &inbound_body("a-1", "inw-a", "Mijn container is niet geleegd."))
+        .inbound(
+            &other,
+            &inbound_body("a-1", "inw-a", "Mijn container is niet geleegd."),
+        )
         .await;
     assert_eq!(r.status(), 202);
     let anna = app.agent("anna@test.nl", &[("GM0344", "agent")]).await;
@@ -63,7 +69,10 @@ async fn text(a: &Agent, path: &str) -> (u16, String) {
 async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
     let ids = traffic(&app).await;
     let sanne = app
-        .agent("sanne@test.nl", &[("GM0344", "supervisor"), ("GM0344", "agent")])
+        .agent(
+            "sanne@test.nl",
+            &[("GM0344", "supervisor"), ("GM0344", "agent")],
+        )
         .await;
     // The menu leads to the municipality's dashboard.
     let r = sanne.get("/dashboard").await;
@@ -72,7 +81,10 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
 
     let (s, html) = text(&sanne, "/dashboard/GM0344?periode=30d").await;
     assert_eq!(s, 200, "{html}");
-    assert!(html.contains("Gemeente: Gemeente Utrecht") || html.contains("Gemeente: Utrecht"), "title");
+    assert!(
+        html.contains("Gemeente: Gemeente Utrecht") || html.contains("Gemeente: Utrecht"),
+        "title"
+    );
     // Three contacts, four messages in (three residents) … one reply out.
     let tile = |label: &str| {
         let at = html.find(label).unwrap_or_else(|| panic!("tile {label}"));
@@ -92,14 +104,22 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
 
     // Drill-down from the channel row: the conversations behind the figure.
     let kanalen = html.find("id=\"kanalen\"").expect("the channel section");
-    let start = kanalen + html[kanalen..].find("/dashboard/GM0344/gesprekken?").expect("a drill-down link");
-    let link = html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&");
+    let start = kanalen
+        + html[kanalen..]
+            .find("/dashboard/GM0344/gesprekken?")
+            .expect("a drill-down link");
+    let link = html[start..start + html[start..].find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
     let (s, list) = text(&sanne, &link).await;
     assert_eq!(s, 200, "{link}");
     assert!(link.contains("kanaal=api"), "{link}");
     assert!(list.contains("kanaal API"), "the selection is named");
     for id in &ids {
-        assert!(list.contains(&format!("href=\"/conversations/{id}\"")), "{id} in {link}");
+        assert!(
+            list.contains(&format!("href=\"/conversations/{id}\"")),
+            "{id} in {link}"
+        );
     }
     assert!(list.contains("3 gesprekken"));
 
@@ -128,11 +148,23 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert_eq!(body.lines().count(), 4, "header and three conversations: {body}");
+    assert_eq!(
+        body.lines().count(),
+        4,
+        "header and three conversations: {body}"
+    );
     let (s, _) = text(&sanne, "/dashboard/GM0344/export/bestaatniet.csv").await;
     assert_eq!(s, 404);
     // Every table on the page has a CSV link that answers.
-    for id in ["verloop", "kanalen", "onderwerpen", "sentiment", "uren", "achterstand", "kengetallen"] {
+    for id in [
+        "verloop",
+        "kanalen",
+        "onderwerpen",
+        "sentiment",
+        "uren",
+        "achterstand",
+        "kengetallen",
+    ] {
         let r = sanne
             .get(&format!("/dashboard/GM0344/export/{id}.csv?periode=7d"))
             .await;
@@ -163,12 +195,16 @@ async fn dashboard_access_by_role_and_scope(app: TestApp) {
     assert_eq!(anna.get("/dashboard/GM0344").await.status(), 403);
     assert_eq!(anna.get("/dashboard").await.status(), 403);
     assert_eq!(
-        anna.get("/dashboard/GM0344/export/kanalen.csv").await.status(),
+        anna.get("/dashboard/GM0344/export/kanalen.csv")
+            .await
+            .status(),
         403
     );
     assert_eq!(anna.get("/dashboard/GM0344/gesprekken").await.status(), 403);
     // A supervisor of Utrecht sees Utrecht, not Amsterdam, not the pool, not national.
-    let sanne = app.agent("sanne@test.nl", &[("GM0344", "supervisor")]).await;
+    let sanne = app
+        .agent("sanne@test.nl", &[("GM0344", "supervisor")])
+        .await;
     let (_, inbox) = text(&sanne, "/inbox").await;
     assert!(inbox.contains("href=\"/dashboard\""));
     assert_eq!(sanne.get("/dashboard/GM0344").await.status(), 200);
@@ -176,7 +212,10 @@ async fn dashboard_access_by_role_and_scope(app: TestApp) {
     assert_eq!(sanne.get("/dashboard/PV26").await.status(), 403);
     assert_eq!(sanne.get("/dashboard/NL").await.status(), 403);
     assert_eq!(
-        sanne.get("/dashboard/GM0363/export/kanalen.csv").await.status(),
+        sanne
+            .get("/dashboard/GM0363/export/kanalen.csv")
+            .await
+            .status(),
         403
     );
     assert_eq!(sanne.get("/dashboard/XX9999").await.status(), 404);
@@ -191,15 +230,24 @@ async fn dashboard_access_by_role_and_scope(app: TestApp) {
 
 async fn dashboard_bad_period_and_filters_are_explained(app: TestApp) {
     traffic(&app).await;
-    let sanne = app.agent("sanne@test.nl", &[("GM0344", "supervisor")]).await;
+    let sanne = app
+        .agent("sanne@test.nl", &[("GM0344", "supervisor")])
+        .await;
     let (s, html) = text(
         &sanne,
         "/dashboard/GM0344?periode=aangepast&van=2026-11-20&tot=2026-11-01",
     )
     .await;
     assert_eq!(s, 400);
-    assert!(html.contains("De einddatum ligt vóór de begindatum."), "{html}");
-    let (s, html) = text(&sanne, "/dashboard/GM0344?periode=aangepast&van=2020-01-01&tot=2026-11-01").await;
+    assert!(
+        html.contains("De einddatum ligt vóór de begindatum."),
+        "{html}"
+    );
+    let (s, html) = text(
+        &sanne,
+        "/dashboard/GM0344?periode=aangepast&van=2020-01-01&tot=2026-11-01",
+    )
+    .await;
     assert_eq!(s, 400);
     assert!(html.contains("hoogstens een jaar"));
     let (s, html) = text(&sanne, "/dashboard/GM0344?kanaal=%3Cscript%3E").await;
@@ -209,14 +257,24 @@ async fn dashboard_bad_period_and_filters_are_explained(app: TestApp) {
     let (s, html) = text(&sanne, "/dashboard/GM0344?team=999999").await;
     assert_eq!(s, 200);
     assert!(html.contains("Onbekend team"));
-    let (s, _) = text(&sanne, "/dashboard/GM0344/gesprekken?periode=aangepast&van=x&tot=y").await;
+    let (s, _) = text(
+        &sanne,
+        "/dashboard/GM0344/gesprekken?periode=aangepast&van=x&tot=y",
+    )
+    .await;
     assert_eq!(s, 400);
     // A valid custom range is kept in the links.
-    let (s, html) = text(&sanne, "/dashboard/GM0344?periode=aangepast&van=2026-11-01&tot=2026-11-30").await;
+    let (s, html) = text(
+        &sanne,
+        "/dashboard/GM0344?periode=aangepast&van=2026-11-01&tot=2026-11-30",
+    )
+    .await;
     assert_eq!(s, 200);
     let at = html.find("export/verloop.csv").expect("csv link");
     assert!(
-        html[at..].starts_with("export/verloop.csv?periode=aangepast&#38;van=2026-11-01&#38;tot=2026-11-30"),
+        html[at..].starts_with(
+            "export/verloop.csv?periode=aangepast&#38;van=2026-11-01&#38;tot=2026-11-30"
+        ),
         "{}",
         &html[at..at + 120]
     );
@@ -232,9 +290,20 @@ async fn dashboard_pool_and_national_views(app: TestApp) {
     assert_eq!(s, 200, "{html}");
     assert!(html.contains("Regionale pool"));
     assert!(html.contains("Per gemeente"));
-    assert!(html.contains("/dashboard/GM0344?"), "links to the municipality");
-    assert_eq!(pim.get("/dashboard/GM0344").await.status(), 200, "a pool sees its municipalities");
-    assert_eq!(pim.get("/dashboard/GM0363").await.status(), 403, "not another province");
+    assert!(
+        html.contains("/dashboard/GM0344?"),
+        "links to the municipality"
+    );
+    assert_eq!(
+        pim.get("/dashboard/GM0344").await.status(),
+        200,
+        "a pool sees its municipalities"
+    );
+    assert_eq!(
+        pim.get("/dashboard/GM0363").await.status(),
+        403,
+        "not another province"
+    );
     let noor = app.agent("noor@test.nl", &[("NL", "coordinator")]).await;
     assert_eq!(
         noor.get("/dashboard").await.headers()["location"],
@@ -244,7 +313,10 @@ async fn dashboard_pool_and_national_views(app: TestApp) {
     assert_eq!(s, 200);
     assert!(html.contains("Landelijk overzicht"));
     let tile_at = html.find("Contacten</span>").unwrap();
-    assert!(html[tile_at..].contains("tile-value\">4<"), "all municipalities count");
+    assert!(
+        html[tile_at..].contains("tile-value\">4<"),
+        "all municipalities count"
+    );
     // The national coordinator sees the list but not the subjects of a municipality's
     // conversations.
     let (s, list) = text(&noor, "/dashboard/NL/gesprekken?periode=7d").await;
