@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/{code}", get(dashboard))
         .route("/dashboard/{code}/gesprekken", get(drill))
         .route("/dashboard/{code}/export/{table}", get(export))
+        .route("/dashboard/{code}/weekoverzicht", get(weekly))
 }
 
 /// Roles that see management information of a tenant.
@@ -262,6 +263,20 @@ struct DashboardPage {
 }
 
 #[derive(Template)]
+#[template(path = "dashboard_weekly.html")]
+struct WeeklyPage {
+    t: Tr,
+    nav: Option<Nav>,
+    code: String,
+    title: String,
+    subject: String,
+    text: String,
+    mail_on: bool,
+    /// (week, recipient, state, when, error)
+    log: Vec<(String, String, String, String, String)>,
+}
+
+#[derive(Template)]
 #[template(path = "dashboard_list.html")]
 struct DrillPage {
     t: Tr,
@@ -316,7 +331,7 @@ pub fn dur_nl(secs: Option<u64>) -> String {
     }
 }
 
-fn day_label(d: NaiveDate) -> String {
+pub(crate) fn day_label(d: NaiveDate) -> String {
     const M: [&str; 12] = [
         "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
     ];
@@ -1131,6 +1146,46 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     })
 }
 
+/// The key figures and the five biggest topics (name, count) of `tenant` over the local days
+/// `first..=last`, without filters: the weekly summary.
+pub(crate) async fn week_figures(
+    state: &AppState,
+    tenant: &Tenant,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<(Vec<Tile>, Vec<(String, String)>), AppError> {
+    let picked = Picked {
+        key: "aangepast",
+        first,
+        last,
+        period: Period::local_days(first, last)
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("periode: {e}")))?,
+    };
+    let filters = Filters::default();
+    let ctx = Ctx {
+        state,
+        code: &tenant.code,
+        tenant,
+        picked: &picked,
+        filters: &filters,
+    };
+    let c = compute(&ctx).await?;
+    let topics = c
+        .sections
+        .iter()
+        .find(|s| s.id == "onderwerpen")
+        .map(|s| {
+            s.table
+                .rows
+                .iter()
+                .take(5)
+                .map(|r| (r.cells[0].clone(), r.cells[1].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((c.tiles, topics))
+}
+
 // ---------------------------------------------------------------------------- handlers
 
 async fn home(
@@ -1366,6 +1421,65 @@ async fn dashboard(
     });
     *r.status_mut() = status;
     r
+}
+
+/// The weekly summary as the supervisors get it, and who got it when.
+async fn weekly(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return page_error(e, lang_of(&headers)),
+    };
+    let q = DashQuery::default();
+    let (tenant, _, _, _, _) = match prepare(&state, &headers, &user, &code, &q).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let week = crate::summary::due_week(Utc::now(), state.config.mail.weekly_hour);
+    let s = match crate::summary::build(&state, &tenant, week).await {
+        Ok(s) => s,
+        Err(e) => return page_error(e, tr(&headers, &user).0),
+    };
+    let rows = state
+        .store
+        .weekly_summaries(&tenant.code, 50)
+        .await
+        .unwrap_or_default();
+    let mut log = Vec::new();
+    for r in rows {
+        let name = state
+            .store
+            .user(r.user_id)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_else(|_| format!("gebruiker {}", r.user_id));
+        let st = match r.state.as_str() {
+            "verstuurd" => "verstuurd",
+            "mislukt" => "mislukt",
+            _ => "bezig",
+        };
+        log.push((
+            r.week_start,
+            name,
+            st.to_string(),
+            crate::ui::when(r.updated_at),
+            r.error.unwrap_or_default(),
+        ));
+    }
+    page(&WeeklyPage {
+        t: tr(&headers, &user),
+        nav: Some(Nav::of(&user, "dashboard")),
+        code: tenant.code.clone(),
+        title: tenant.display_name.clone(),
+        subject: s.subject,
+        text: s.text,
+        mail_on: !state.config.mail.smtp_host.trim().is_empty(),
+        log,
+    })
 }
 
 /// The query string that reproduces the period and filters.

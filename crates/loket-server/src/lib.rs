@@ -27,6 +27,7 @@ pub mod seed;
 pub mod service;
 pub mod signalen;
 pub mod state;
+pub mod summary;
 pub mod ui;
 pub mod widget;
 
@@ -181,6 +182,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let outbox = tokio::spawn(outbox::run(state.clone()));
+    let summaries = tokio::spawn(summary::run(state.clone()));
     channels::start_all(&state).await;
     let refresher = {
         let state = state.clone();
@@ -200,6 +202,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     outbox.abort();
+    summaries.abort();
     refresher.abort();
     state.channels.stop_all();
     Ok(result?)

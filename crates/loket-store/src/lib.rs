@@ -16,6 +16,7 @@ pub mod open311;
 pub mod outbox;
 pub mod rollups;
 mod search;
+pub mod summaries;
 mod tenants;
 mod users;
 

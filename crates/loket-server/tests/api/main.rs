@@ -18,4 +18,5 @@ mod outbox;
 mod pools;
 mod routing;
 mod signalen;
+mod summary;
 mod widget;
