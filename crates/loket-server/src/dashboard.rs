@@ -494,9 +494,30 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             .sum()
     };
 
+    // Business time: from the raw rows with each municipality's opening hours, a sample of
+    // at most about 5,000 per figure. Not for the national view (every municipality has its
+    // own hours; the clock-time figures compare them).
+    let business = if ctx.tenant.kind == TenantKind::Nationaal {
+        None
+    } else {
+        Some((
+            business_percentiles(ctx, &dfilter, true, total.first_responses, from, to).await?,
+            business_percentiles(ctx, &dfilter, false, total.resolutions, from, to).await?,
+        ))
+    };
+
     // ---------------------------------------------------------------- tiles
     let fr = &total.first_response_hist;
     let res = &total.resolution_hist;
+    let biz_note = |b: Option<(Option<u64>, Option<u64>, bool)>| match b {
+        Some((p50, p90, sampled)) => format!(
+            "kantoortijd: mediaan {}, 90 % {}{}",
+            dur_nl(p50),
+            dur_nl(p90),
+            if sampled { " (steekproef)" } else { "" }
+        ),
+        None => String::new(),
+    };
     let mut tiles = vec![
         Tile {
             label: "Contacten".into(),
@@ -511,13 +532,21 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         Tile {
             label: "Eerste reactie (mediaan)".into(),
             value: dur_nl(fr.percentile(50)),
-            note: format!("90 % binnen {}", dur_nl(fr.percentile(90))),
+            note: format!(
+                "kloktijd; 90 % binnen {}. {}",
+                dur_nl(fr.percentile(90)),
+                biz_note(business.map(|b| b.0))
+            ),
             figure: "first_response_time",
         },
         Tile {
             label: "Afhandeltijd (mediaan)".into(),
             value: dur_nl(res.percentile(50)),
-            note: format!("90 % binnen {}", dur_nl(res.percentile(90))),
+            note: format!(
+                "kloktijd; 90 % binnen {}. {}",
+                dur_nl(res.percentile(90)),
+                biz_note(business.map(|b| b.1))
+            ),
             figure: "resolution_time",
         },
         Tile {
@@ -1184,6 +1213,49 @@ pub(crate) async fn week_figures(
         })
         .unwrap_or_default();
     Ok((c.tiles, topics))
+}
+
+/// Median and 90th percentile (nearest rank) in business seconds of first responses
+/// (`first_response`) or resolutions in the period, and whether they come from a sample.
+async fn business_percentiles(
+    ctx: &Ctx<'_>,
+    f: &DashFilter,
+    first_response: bool,
+    count: i64,
+    from: i64,
+    to: i64,
+) -> Result<(Option<u64>, Option<u64>, bool), AppError> {
+    const SAMPLE: i64 = 5_000;
+    let every = (count / SAMPLE).max(1);
+    let rows = ctx
+        .state
+        .store
+        .duration_sample(f, first_response, from, to, every)
+        .await?;
+    let all = ctx.state.tenants();
+    let default = loket_core::calendar::WeekSchedule::default();
+    let mut secs: Vec<u64> = rows
+        .iter()
+        .filter_map(|(tenant, a, b)| {
+            let schedule = all
+                .get(tenant)
+                .map(|t| &t.settings.hours)
+                .unwrap_or(&default);
+            let a = Utc.timestamp_millis_opt(*a).single()?;
+            let b = Utc.timestamp_millis_opt(*b).single()?;
+            u64::try_from(loket_core::calendar::business_time_between(schedule, a, b).num_seconds())
+                .ok()
+        })
+        .collect();
+    secs.sort_unstable();
+    let rank = |p: usize| -> Option<u64> {
+        if secs.is_empty() {
+            return None;
+        }
+        let i = (p * secs.len()).div_ceil(100).max(1) - 1;
+        secs.get(i).copied()
+    };
+    Ok((rank(50), rank(90), every > 1))
 }
 
 // ---------------------------------------------------------------------------- handlers

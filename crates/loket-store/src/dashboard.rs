@@ -6,6 +6,10 @@
 use crate::rollups::BEHALF;
 use crate::{Result, Store, placeholders, with_pool};
 
+/// How far before a period a conversation may have started for its first response or
+/// resolution in the period to be in the business-time sample (keeps the scan on the index).
+pub const SAMPLE_LOOKBACK_MS: i64 = 90 * 86_400_000;
+
 /// Filters shared by the dashboard's raw reads; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct DashFilter {
@@ -192,5 +196,38 @@ impl Store {
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).fetch_one(p).await?))
+    }
+
+    /// `(tenant, started, at)` of the conversations matching `f` whose first response
+    /// (`first_response`) or first resolution (otherwise) fell in `[from, to)` and that started
+    /// at most [`SAMPLE_LOOKBACK_MS`] before it, only ids divisible by `every` (a deterministic
+    /// sample for long periods; 1 = all).
+    pub async fn duration_sample(
+        &self,
+        f: &DashFilter,
+        first_response: bool,
+        from: i64,
+        to: i64,
+        every: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let col = if first_response {
+            "first_response_at"
+        } else {
+            "first_resolved_at"
+        };
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b, e) = (used + 1, used + 2, used + 3);
+        let sql = format!(
+            "SELECT {BEHALF} AS tenant, c.created_at, c.{col} FROM conversations c
+             JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.{col} >= ${a} AND c.{col} < ${b} AND c.id % ${e} = 0
+               AND c.created_at >= ${w} AND c.created_at < ${b}",
+            w = e + 1
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
     }
 }

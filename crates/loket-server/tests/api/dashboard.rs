@@ -94,6 +94,8 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
     };
     assert_eq!(tile("Contacten</span>"), "3");
     assert!(html.contains("3 berichten in, 1 uit"), "volume note");
+    // Response times in clock time and in business time (one answered conversation).
+    assert!(html.contains("kantoortijd: mediaan"), "business time shown");
     assert_eq!(tile("Achterstand nu"), "2", "two conversations still wait");
     // Charts are images with a title and a description, and have a table.
     assert!(html.contains(r#"role="img" aria-labelledby="ch-verloop-t ch-verloop-d""#));
@@ -311,6 +313,10 @@ async fn dashboard_pool_and_national_views(app: TestApp) {
     );
     let (s, html) = text(&noor, "/dashboard/NL").await;
     assert_eq!(s, 200);
+    assert!(
+        !html.contains("kantoortijd: mediaan"),
+        "no business time across municipalities"
+    );
     assert!(html.contains("Landelijk overzicht"));
     let tile_at = html.find("Contacten</span>").unwrap();
     assert!(
