@@ -628,3 +628,104 @@ async fn dashboard_period_drilldown_and_csv() {
     assert_accessible(&c, "the pool dashboard").await;
     screenshot(&c, &shots().join("dashboard-pool.png")).await;
 }
+
+/// Screenshots of a running demo with a year of history (`loket demo --history 365d`), for
+/// the documentation: not part of the test run. Run with
+/// `LOKET_SCREENSHOT_DEMO=http://127.0.0.1:8080 LOKET_SCREENSHOT_CREDS=loket-data/demo-wachtwoorden.txt
+///  cargo test -p loket-server --test browser demo_screenshots -- --ignored`.
+/// Every page is also checked with axe-core and its load time printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running demo with history"]
+async fn demo_screenshots() {
+    let base = std::env::var("LOKET_SCREENSHOT_DEMO").expect("LOKET_SCREENSHOT_DEMO");
+    let creds = std::fs::read_to_string(
+        std::env::var("LOKET_SCREENSHOT_CREDS").expect("LOKET_SCREENSHOT_CREDS"),
+    )
+    .unwrap();
+    let password = |email: &str| -> String {
+        creds
+            .lines()
+            .find(|l| l.starts_with(email))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("{email} not in the credentials file"))
+            .to_string()
+    };
+    let browser = Browser::start().await.expect("a browser");
+    let dir = shots().join("demo");
+    for (email, pages) in [
+        (
+            "sanne@utrecht.demo",
+            vec![
+                ("/dashboard/GM0344?periode=30d", "dashboard-utrecht-30d.png"),
+                (
+                    "/dashboard/GM0344?periode=aangepast&van=YEAR_AGO&tot=TODAY",
+                    "dashboard-utrecht-jaar.png",
+                ),
+                ("/admin/GM0344/benchmark", "benchmark-utrecht.png"),
+                ("/admin/GM0344/bezetting", "bezetting-utrecht.png"),
+                ("/admin/GM0344/volwassenheid", "volwassenheid-utrecht.png"),
+                ("/dashboard/GM0344/weekoverzicht", "weekoverzicht-utrecht.png"),
+            ],
+        ),
+        (
+            "pim@regio-utrecht.demo",
+            vec![
+                ("/dashboard/PV26?periode=30d", "dashboard-pool-utrecht.png"),
+                ("/admin/PV26/bezetting", "bezetting-pool-utrecht.png"),
+            ],
+        ),
+        (
+            "noor@mijngemeente.demo",
+            vec![("/dashboard/NL?periode=7d", "dashboard-landelijk-7d.png")],
+        ),
+    ] {
+        let c = browser.session().await;
+        c.set_window_size(1440, 3000).await.ok();
+        c.goto(&format!("{base}/login")).await.unwrap();
+        wait_js(&c, "document.querySelector('#email')", 10, "login").await;
+        c.find(Locator::Css("#email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        c.find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(&password(email))
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_js(&c, "location.pathname === '/inbox'", 20, "the inbox").await;
+        let today = chrono::Utc::now().date_naive();
+        for (path, file) in pages {
+            let path = path
+                .replace("YEAR_AGO", &(today - chrono::Duration::days(364)).to_string())
+                .replace("TODAY", &today.to_string());
+            let started = std::time::Instant::now();
+            c.goto(&format!("{base}{path}")).await.unwrap();
+            wait_js(&c, "document.readyState === 'complete'", 60, &path).await;
+            println!("{path}: {} ms", started.elapsed().as_millis());
+            let v = axe_violations(&c).await;
+            if !v.is_empty() {
+                println!("axe on {path}:\n{}", describe_violations(&v));
+            }
+            // The whole page, not only the viewport.
+            let h = c
+                .execute("return document.documentElement.scrollHeight", vec![])
+                .await
+                .unwrap()
+                .as_u64()
+                .unwrap_or(3000);
+            c.set_window_size(1440, h.clamp(900, 9000) as u32).await.ok();
+            screenshot(&c, &dir.join(file)).await;
+            c.set_window_size(1440, 3000).await.ok();
+        }
+        c.close().await.ok();
+    }
+}
