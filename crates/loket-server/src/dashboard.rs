@@ -476,7 +476,10 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let total = RollupRow::total(rows.iter().copied());
     let now = Utc::now();
     let dfilter = ctx.filter(tenants.clone());
-    let sla = state.store.sla_counts(&dfilter, from, to, ms(now)).await?;
+    let sla = state
+        .store
+        .started_counts(&dfilter, from, to, ms(now))
+        .await?;
     let csat = state.store.csat_counts(&dfilter, from, to).await?;
     let open = state.store.open_conversation_starts(&dfilter).await?;
 
@@ -504,6 +507,15 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             business_percentiles(ctx, &dfilter, true, total.first_responses, from, to).await?,
             business_percentiles(ctx, &dfilter, false, total.resolutions, from, to).await?,
         ))
+    };
+
+    // Handle time of the conversations resolved in the period (a sample for long periods).
+    let every = (total.resolutions / 5_000).max(1);
+    let mut handle = state.store.handle_sample(&dfilter, from, to, every).await?;
+    handle.sort_unstable();
+    let handle_rank = |p: usize| -> Option<u64> {
+        let i = (p * handle.len()).div_ceil(100).max(1) - 1;
+        handle.get(i).map(|v| *v as u64)
     };
 
     // ---------------------------------------------------------------- tiles
@@ -581,6 +593,23 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 int_nl(total.resolutions)
             ),
             figure: "reopen_rate",
+        },
+        Tile {
+            label: "Behandeltijd (mediaan)".into(),
+            value: dur_nl(handle_rank(50)),
+            note: if handle.is_empty() {
+                "nog geen gemeten activiteit".into()
+            } else {
+                format!(
+                    "actieve tijd per opgelost gesprek; 90 % binnen {}, gemiddeld {}{}",
+                    dur_nl(handle_rank(90)),
+                    dur_nl(Some(
+                        handle.iter().sum::<i64>() as u64 / handle.len() as u64
+                    )),
+                    if every > 1 { " (steekproef)" } else { "" }
+                )
+            },
+            figure: "handle_time",
         },
         Tile {
             label: "Achterstand nu".into(),

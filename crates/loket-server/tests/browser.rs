@@ -664,7 +664,10 @@ async fn demo_screenshots() {
                 ("/admin/GM0344/benchmark", "benchmark-utrecht.png"),
                 ("/admin/GM0344/bezetting", "bezetting-utrecht.png"),
                 ("/admin/GM0344/volwassenheid", "volwassenheid-utrecht.png"),
-                ("/dashboard/GM0344/weekoverzicht", "weekoverzicht-utrecht.png"),
+                (
+                    "/dashboard/GM0344/weekoverzicht",
+                    "weekoverzicht-utrecht.png",
+                ),
             ],
         ),
         (
@@ -705,7 +708,10 @@ async fn demo_screenshots() {
         let today = chrono::Utc::now().date_naive();
         for (path, file) in pages {
             let path = path
-                .replace("YEAR_AGO", &(today - chrono::Duration::days(364)).to_string())
+                .replace(
+                    "YEAR_AGO",
+                    &(today - chrono::Duration::days(364)).to_string(),
+                )
                 .replace("TODAY", &today.to_string());
             let started = std::time::Instant::now();
             c.goto(&format!("{base}{path}")).await.unwrap();
@@ -722,7 +728,9 @@ async fn demo_screenshots() {
                 .unwrap()
                 .as_u64()
                 .unwrap_or(3000);
-            c.set_window_size(1440, h.clamp(900, 9000) as u32).await.ok();
+            c.set_window_size(1440, h.clamp(900, 9000) as u32)
+                .await
+                .ok();
             screenshot(&c, &dir.join(file)).await;
             c.set_window_size(1440, 3000).await.ok();
         }

@@ -34,15 +34,17 @@ pub struct DrillRow {
     pub first_resolved_at: Option<i64>,
 }
 
-/// Service-level attainment counts of conversations that started in a period and had a
-/// deadline: met = answered (resolved) no later than the deadline; an open conversation past
-/// its deadline counts as missed, one still within it is not counted yet.
+/// Counts over the conversations that started in a period. Service level: of those with a
+/// deadline, met = answered (resolved) no later than the deadline; one still open past its
+/// deadline counts as missed, one still within it is not counted yet.
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
-pub struct SlaCounts {
+pub struct StartedCounts {
     pub first_met: i64,
     pub first_total: i64,
     pub resolution_met: i64,
     pub resolution_total: i64,
+    /// Summed agent handle time (see `activity`), for the cost per contact.
+    pub handle_seconds: i64,
 }
 
 /// Satisfaction answers in a period: count, sum of scores, and scores of 4 or 5.
@@ -153,17 +155,17 @@ impl Store {
         })
     }
 
-    /// Service-level counts of conversations matching `f` that started in `[from, to)`, as of
-    /// `now` (Unix ms).
-    pub async fn sla_counts(
+    /// Service-level counts and handle time of conversations matching `f` that started in
+    /// `[from, to)`, as of `now` (Unix ms).
+    pub async fn started_counts(
         &self,
         f: &DashFilter,
         from: i64,
         to: i64,
         now: i64,
-    ) -> Result<SlaCounts> {
+    ) -> Result<StartedCounts> {
         if f.tenants.is_empty() {
-            return Ok(SlaCounts::default());
+            return Ok(StartedCounts::default());
         }
         let (scope, used) = scope_sql(f, 1);
         let (a, b, n) = (used + 1, used + 2, used + 3);
@@ -172,7 +174,8 @@ impl Store {
                COALESCE(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.first_response_at <= c.first_response_due THEN 1 ELSE 0 END), 0) AS first_met,
                COALESCE(SUM(CASE WHEN c.first_response_due IS NOT NULL AND (c.first_response_at IS NOT NULL OR c.first_response_due < ${n}) THEN 1 ELSE 0 END), 0) AS first_total,
                COALESCE(SUM(CASE WHEN c.first_resolved_at IS NOT NULL AND c.first_resolved_at <= c.resolution_due THEN 1 ELSE 0 END), 0) AS resolution_met,
-               COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL AND (c.first_resolved_at IS NOT NULL OR c.resolution_due < ${n}) THEN 1 ELSE 0 END), 0) AS resolution_total
+               COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL AND (c.first_resolved_at IS NOT NULL OR c.resolution_due < ${n}) THEN 1 ELSE 0 END), 0) AS resolution_total,
+               CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT) AS handle_seconds
              FROM conversations c JOIN tenants t ON t.code = c.tenant_code
              WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b}"
         );
@@ -229,5 +232,34 @@ impl Store {
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
+    }
+
+    /// Handle seconds of the conversations matching `f` first resolved in `[from, to)` with any
+    /// measured activity, ids divisible by `every` (a sample for long periods).
+    pub async fn handle_sample(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+        every: i64,
+    ) -> Result<Vec<i64>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b, e) = (used + 1, used + 2, used + 3);
+        let sql = format!(
+            "SELECT c.handle_seconds FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}
+               AND c.handle_seconds > 0 AND c.id % ${e} = 0
+               AND c.created_at >= ${w} AND c.created_at < ${b}",
+            w = e + 1
+        );
+        with_pool!(self, p => {
+            let rows: Vec<(i64,)> = bind_filter!(sqlx::query_as(&sql), f)
+                .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS)
+                .fetch_all(p).await?;
+            Ok(rows.into_iter().map(|r| r.0).collect())
+        })
     }
 }

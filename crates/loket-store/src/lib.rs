@@ -4,6 +4,7 @@
 //! each pool by [`with_pool!`]; only the migrations and full-text search differ per backend.
 //! See `docs/adr/0001-one-store-two-databases.md`.
 
+pub mod activity;
 pub mod admin;
 pub mod channels;
 pub mod conversations;

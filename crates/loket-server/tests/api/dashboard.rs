@@ -10,6 +10,7 @@ both!(
     dashboard_access_by_role_and_scope,
     dashboard_bad_period_and_filters_are_explained,
     dashboard_pool_and_national_views,
+    handle_time_from_agent_activity,
 );
 
 /// Three conversations for GM0344 over the API (one answered and resolved), one for GM0363.
@@ -329,4 +330,62 @@ async fn dashboard_pool_and_national_views(app: TestApp) {
     assert_eq!(s, 200);
     assert!(list.contains("(afgeschermd)"));
     assert!(!list.contains("grofvuil"));
+}
+
+async fn handle_time_from_agent_activity(app: TestApp) {
+    let ids = traffic(&app).await;
+    let id = ids[1];
+    let bram = app
+        .agent(
+            "bram@test.nl",
+            &[("GM0344", "agent"), ("GM0344", "supervisor")],
+        )
+        .await;
+    // Acting without having opened the conversation measures nothing.
+    let r = bram
+        .post(
+            &format!("/api/v1/conversations/{id}/typing"),
+            &json!({"active": true}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(app.state.store.handle_seconds(id).await.unwrap(), 0);
+    // Open, work for a moment, answer: that time counts.
+    assert_eq!(
+        bram.get(&format!("/api/v1/conversations/{id}"))
+            .await
+            .status(),
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = bram
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            &json!({"body": "Het grofvuil wordt dinsdag opgehaald."}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let after_reply = app.state.store.handle_seconds(id).await.unwrap();
+    assert!((2..=4).contains(&after_reply), "{after_reply}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = bram
+        .post(
+            &format!("/api/v1/conversations/{id}/state"),
+            &json!({"state": "opgelost"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let total = app.state.store.handle_seconds(id).await.unwrap();
+    assert!(total > after_reply, "{total}");
+    // The dashboard reports it as the handle time of the resolved conversations.
+    let (s, html) = text(&bram, "/dashboard/GM0344?periode=7d").await;
+    assert_eq!(s, 200);
+    let at = html
+        .find("Behandeltijd (mediaan)")
+        .expect("handle-time tile");
+    assert!(
+        html[at..].contains(&format!("tile-value\">{total} s<")),
+        "{}",
+        &html[at..at + 300]
+    );
 }
