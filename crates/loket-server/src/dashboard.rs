@@ -398,6 +398,8 @@ struct Ctx<'a> {
     tenant: &'a Tenant,
     picked: &'a Picked,
     filters: &'a Filters,
+    /// Satisfaction per agent is for supervisors only.
+    show_agents: bool,
 }
 
 impl Ctx<'_> {
@@ -1160,6 +1162,161 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         wide: false,
     });
 
+    // ---------------------------------------------------------------- satisfaction
+    let answers = state.store.csat_rows(&dfilter, from, to).await?;
+    let mut scores = [0i64; 5];
+    let mut per_topic: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let mut per_team: BTreeMap<Option<i64>, (i64, i64, i64)> = BTreeMap::new();
+    let mut per_agent: BTreeMap<Option<i64>, (i64, i64, i64)> = BTreeMap::new();
+    for (team, agent, topic, score) in &answers {
+        let i = (*score).clamp(1, 5) as usize - 1;
+        scores[i] += 1;
+        for e in [
+            per_topic.entry(topic.clone()).or_default(),
+            per_team.entry(*team).or_default(),
+            per_agent.entry(*agent).or_default(),
+        ] {
+            e.0 += 1;
+            e.1 += score;
+            e.2 += i64::from(*score >= 4);
+        }
+    }
+    let csat_cells = |name: String, (n, sum, sat): (i64, i64, i64)| {
+        vec![
+            name,
+            int_nl(n),
+            pct(sat, n),
+            if n > 0 {
+                dec_nl(sum as f64 / n as f64)
+            } else {
+                "–".into()
+            },
+        ]
+    };
+    let csat_head = |first: &str| {
+        vec![
+            first.to_string(),
+            "Antwoorden".into(),
+            "Tevreden (4–5)".into(),
+            "Gemiddeld (1–5)".into(),
+        ]
+    };
+    let mut topic_rows: Vec<(&String, &(i64, i64, i64))> = per_topic.iter().collect();
+    topic_rows.sort_by_key(|(t, v)| (-v.0, (*t).clone()));
+    sections.push(Section {
+        id: "tevredenheid",
+        title: "Tevredenheid".into(),
+        intro: format!(
+            "Antwoorden op de korte vraag na een opgelost gesprek: {} in deze periode.",
+            int_nl(answers.len() as i64)
+        ),
+        svg: charts::columns_sized(
+            &Chart {
+                id: "ch-tevredenheid".into(),
+                title: "Verdeling van de scores".into(),
+                desc: format!(
+                    "Staafdiagram van het aantal antwoorden per score van 1 tot 5; {} tevreden (4 of 5).",
+                    pct(scores[3] + scores[4], answers.len() as i64)
+                ),
+                series: vec!["Antwoorden".into()],
+                bars: (1..=5)
+                    .map(|k| Bar {
+                        label: format!("{k} ster{}", if k == 1 { "" } else { "ren" }),
+                        values: vec![scores[k - 1] as f64],
+                        href: None,
+                    })
+                    .collect(),
+                stacked: false,
+                colours: None,
+            },
+            560,
+        ),
+        table: Table {
+            id: "tevredenheid",
+            caption: "Tevredenheid per onderwerp".into(),
+            head: csat_head("Onderwerp"),
+            rows: topic_rows
+                .into_iter()
+                .map(|(t, v)| TableRow {
+                    cells: csat_cells(topic_label(t), *v),
+                    href: None,
+                })
+                .collect(),
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+    if ctx.tenant.kind != TenantKind::Nationaal {
+        let teams: BTreeMap<i64, String> = state
+            .store
+            .teams(&tenants)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        sections.push(Section {
+            id: "tevredenheid_teams",
+            title: "Tevredenheid per team".into(),
+            intro: String::new(),
+            svg: String::new(),
+            table: Table {
+                id: "tevredenheid_teams",
+                caption: "Tevredenheid per team".into(),
+                head: csat_head("Team"),
+                rows: per_team
+                    .iter()
+                    .map(|(t, v)| TableRow {
+                        cells: csat_cells(
+                            t.and_then(|t| teams.get(&t).cloned())
+                                .unwrap_or_else(|| "Zonder team".into()),
+                            *v,
+                        ),
+                        href: None,
+                    })
+                    .collect(),
+                csv: String::new(),
+            },
+            heat: false,
+            wide: false,
+        });
+    }
+    if ctx.show_agents {
+        let mut rows = Vec::new();
+        for (agent, v) in &per_agent {
+            let name = match agent {
+                Some(id) => state
+                    .store
+                    .user(*id)
+                    .await
+                    .map(|u| u.name)
+                    .unwrap_or_else(|_| format!("medewerker {id}")),
+                None => "Onbekend".into(),
+            };
+            rows.push(TableRow {
+                cells: csat_cells(name, *v),
+                href: None,
+            });
+        }
+        sections.push(Section {
+            id: "tevredenheid_medewerkers",
+            title: "Tevredenheid per medewerker".into(),
+            intro:
+                "Alleen zichtbaar voor supervisors: bedoeld voor coaching, niet om af te rekenen."
+                    .into(),
+            svg: String::new(),
+            table: Table {
+                id: "tevredenheid_medewerkers",
+                caption: "Tevredenheid per medewerker (de behandelaar bij het oplossen)".into(),
+                head: csat_head("Medewerker"),
+                rows,
+                csv: String::new(),
+            },
+            heat: false,
+            wide: false,
+        });
+    }
+
     // The key figures as a table too, for the CSV export.
     let key_rows = tiles
         .iter()
@@ -1226,6 +1383,7 @@ pub(crate) async fn week_figures(
         tenant,
         picked: &picked,
         filters: &filters,
+        show_agents: false,
     };
     let c = compute(&ctx).await?;
     let topics = c
@@ -1397,6 +1555,7 @@ async fn dashboard(
         tenant: &tenant,
         picked: &picked,
         filters: &filters,
+        show_agents: user.has_role(&tenant.code, Role::Supervisor),
     };
     let computed = match compute(&ctx).await {
         Ok(c) => c,
@@ -1626,6 +1785,7 @@ async fn export(
         tenant: &tenant,
         picked: &picked,
         filters: &filters,
+        show_agents: user.has_role(&tenant.code, Role::Supervisor),
     };
     let table = if id == "gesprekken" {
         match drill_table(&ctx, &user, 0, 100_000).await {
@@ -1807,6 +1967,7 @@ async fn drill(
         tenant: &tenant,
         picked: &picked,
         filters: &filters,
+        show_agents: user.has_role(&tenant.code, Role::Supervisor),
     };
     let page_no = q.pagina.unwrap_or(1).clamp(1, 10_000);
     let offset = i64::from(page_no - 1) * PAGE_SIZE;

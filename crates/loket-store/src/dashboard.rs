@@ -262,4 +262,27 @@ impl Store {
             Ok(rows.into_iter().map(|r| r.0).collect())
         })
     }
+
+    /// `(team, agent, topic, score)` of the answered surveys created in `[from, to)` for
+    /// conversations matching `f`: satisfaction per team, agent and topic.
+    pub async fn csat_rows(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Option<i64>, Option<i64>, String, i64)>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b) = (used + 1, used + 2);
+        let sql = format!(
+            "SELECT s.team_id, s.agent_id, COALESCE(s.topic, '') AS topic, s.score
+             FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
+             JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}"
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).fetch_all(p).await?))
+    }
 }

@@ -46,6 +46,13 @@ async fn traffic(app: &TestApp) -> Vec<i64> {
     let anna = app.agent("anna@test.nl", &[("GM0344", "agent")]).await;
     let r = anna
         .post(
+            &format!("/api/v1/conversations/{}/assign", ids[0]),
+            &json!({"user_id": anna.id}),
+        )
+        .await;
+    assert!(r.status().is_success(), "assign: {}", r.status());
+    let r = anna
+        .post(
             &format!("/api/v1/conversations/{}/messages", ids[0]),
             &json!({"body": "Dank u, we sturen iemand langs."}),
         )
@@ -59,6 +66,13 @@ async fn traffic(app: &TestApp) -> Vec<i64> {
         .await;
     assert_eq!(r.status(), 200);
     ids
+}
+
+fn tile(html: &str, label: &str) -> String {
+    let at = html.find(label).unwrap_or_else(|| panic!("tile {label}"));
+    let rest = &html[at..];
+    let v = rest.find("tile-value\">").unwrap() + "tile-value\">".len();
+    rest[v..v + rest[v..].find('<').unwrap()].to_string()
 }
 
 async fn text(a: &Agent, path: &str) -> (u16, String) {
@@ -87,23 +101,65 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
         "title"
     );
     // Three contacts, four messages in (three residents) … one reply out.
-    let tile = |label: &str| {
-        let at = html.find(label).unwrap_or_else(|| panic!("tile {label}"));
-        let rest = &html[at..];
-        let v = rest.find("tile-value\">").unwrap() + "tile-value\">".len();
-        rest[v..v + rest[v..].find('<').unwrap()].to_string()
-    };
-    assert_eq!(tile("Contacten</span>"), "3");
+    assert_eq!(tile(&html, "Contacten</span>"), "3");
     assert!(html.contains("3 berichten in, 1 uit"), "volume note");
     // Response times in clock time and in business time (one answered conversation).
     assert!(html.contains("kantoortijd: mediaan"), "business time shown");
-    assert_eq!(tile("Achterstand nu"), "2", "two conversations still wait");
+    assert_eq!(
+        tile(&html, "Achterstand nu"),
+        "2",
+        "two conversations still wait"
+    );
     // Charts are images with a title and a description, and have a table.
     assert!(html.contains(r#"role="img" aria-labelledby="ch-verloop-t ch-verloop-d""#));
     assert!(html.contains("<desc id=\"ch-kanalen-d\">"));
     assert!(html.contains("<caption>Contacten, berichten en eerste reactie per kanaal</caption>"));
     // Another municipality's conversation is not counted.
     assert!(!html.contains("Amsterdam"));
+    // The resident of the resolved conversation was satisfied: per topic, team and (for a
+    // supervisor) agent.
+    let survey = app
+        .state
+        .store
+        .csat_survey_of(ids[0])
+        .await
+        .unwrap()
+        .expect("a survey");
+    app.state
+        .store
+        .answer_csat_survey(&survey.token, 5, Some("Snel geholpen"))
+        .await
+        .unwrap();
+    let (_, html) = text(&sanne, "/dashboard/GM0344?periode=30d").await;
+    assert_eq!(tile(&html, "Tevredenheid</span>"), "100,0 %");
+    assert!(html.contains("Tevredenheid per medewerker"));
+    assert!(html.contains("anna Test"), "the agent by name");
+    let body = sanne
+        .get("/dashboard/GM0344/export/tevredenheid_medewerkers.csv?periode=30d")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",1,\"100,0 %\",\"5,0\""),
+        "{body}"
+    );
+    let eva = app.agent("eva@test.nl", &[("GM0344", "beheerder")]).await;
+    let (_, html_eva) = text(&eva, "/dashboard/GM0344?periode=30d").await;
+    assert!(html_eva.contains("Tevredenheid per team"));
+    assert!(
+        !html_eva.contains("Tevredenheid per medewerker"),
+        "agents' scores for supervisors only"
+    );
+    assert_eq!(
+        eva.get("/dashboard/GM0344/export/tevredenheid_medewerkers.csv")
+            .await
+            .status(),
+        404
+    );
 
     // Drill-down from the channel row: the conversations behind the figure.
     let kanalen = html.find("id=\"kanalen\"").expect("the channel section");
