@@ -15,6 +15,7 @@ pub mod csat;
 pub mod error;
 pub mod hub;
 pub mod i18n;
+pub mod insight;
 pub mod intake;
 pub mod klantinteracties;
 pub mod live;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .merge(ui::router())
         .merge(csat::page_router())
+        .merge(insight::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(track))

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod conversations;
 pub mod csat;
 pub mod history;
+pub mod insight;
 pub mod klantinteracties;
 mod model;
 pub mod open311;

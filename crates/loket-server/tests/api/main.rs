@@ -9,6 +9,7 @@ mod conversations;
 mod csat;
 mod email;
 mod inbound;
+mod insight;
 mod isolation;
 mod klantinteracties;
 mod nodes;
