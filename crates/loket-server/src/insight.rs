@@ -52,7 +52,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/{code}/benchmark", get(benchmark_page))
         .route("/admin/{code}/benchmark.csv", get(benchmark_csv))
         .route("/admin/{code}/bezetting", get(roster_page).post(shift_add))
-        .route("/admin/{code}/bezetting/{id}/verwijderen", post(shift_delete))
+        .route(
+            "/admin/{code}/bezetting/{id}/verwijderen",
+            post(shift_delete),
+        )
         .route(
             "/admin/{code}/volwassenheid",
             get(maturity_page).post(maturity_save),
@@ -729,8 +732,14 @@ struct BenchmarkData {
 
 /// Everything the benchmark needs, for all municipalities in one pass: one `rollups` call over
 /// the period, one CSAT query, the settings (opt-ins) and the inhabitants.
-async fn compute_benchmark(state: &AppState, asker: &Tenant, days: u32, l: L) -> AppResult<BenchmarkData> {
-    let to = loket_store::now_ms();
+async fn compute_benchmark(
+    state: &AppState,
+    asker: &Tenant,
+    days: u32,
+    l: L,
+) -> AppResult<BenchmarkData> {
+    // Whole hours, up to and including the current one (rollups round to hours).
+    let to = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
     let from = to - i64::from(days) * DAY_MS;
     let tenants = state.store.tenants().await?;
     let gemeenten: Vec<_> = tenants.iter().filter(|t| t.kind == "gemeente").collect();
@@ -1210,7 +1219,9 @@ fn weekday_of(i: i64) -> Option<Weekday> {
 }
 
 fn shift_of(r: &ShiftRow) -> Option<Shift> {
-    let t = |m: i64| NaiveTime::from_hms_opt(u32::try_from(m / 60).ok()?, u32::try_from(m % 60).ok()?, 0);
+    let t = |m: i64| {
+        NaiveTime::from_hms_opt(u32::try_from(m / 60).ok()?, u32::try_from(m % 60).ok()?, 0)
+    };
     Shift::new(
         r.user_id,
         TenantCode::parse(&r.unit_code).ok()?,
@@ -1402,7 +1413,9 @@ fn parse_time(s: &str, what: &str) -> AppResult<i64> {
             "vul bij {what} een tijd in als uu:mm, bijvoorbeeld 08:30"
         ))
     })?;
-    Ok(i64::from(chrono::Timelike::hour(&t) * 60 + chrono::Timelike::minute(&t)))
+    Ok(i64::from(
+        chrono::Timelike::hour(&t) * 60 + chrono::Timelike::minute(&t),
+    ))
 }
 
 async fn shift_add(
@@ -1583,8 +1596,7 @@ async fn maturity_page(
                         .enumerate()
                         .map(|(i, d)| {
                             let level = i as u8 + 1;
-                            let checked =
-                                latest.and_then(|a| a.answers.get(q.id)) == Some(level);
+                            let checked = latest.and_then(|a| a.answers.get(q.id)) == Some(level);
                             (level, *d, checked)
                         })
                         .collect(),
@@ -1727,9 +1739,8 @@ async fn maturity_save(
             .find(|(k, _)| k == "datum")
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default();
-        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| {
-            AppError::Invalid("vul een geldige datum in (jjjj-mm-dd)".into())
-        })?;
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+            .map_err(|_| AppError::Invalid("vul een geldige datum in (jjjj-mm-dd)".into()))?;
         if date > today_local() {
             return Err(AppError::Invalid(
                 "de datum van de zelfevaluatie ligt in de toekomst".into(),
@@ -1811,8 +1822,14 @@ mod tests {
     #[test]
     fn week_counts_slot_by_local_time() {
         // Monday 2026-11-23 09:00 Amsterdam = 08:00 UTC.
-        let end = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap().timestamp_millis();
-        let at = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap().timestamp_millis();
+        let end = Utc
+            .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+            .unwrap()
+            .timestamp_millis();
         let row = RollupRow {
             tenant_code: "GM0344".into(),
             hour_start: at,
@@ -1889,16 +1906,26 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             .iter()
             .enumerate()
             .map(|(i, q)| {
-                let x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i as u64 * 1_442_695_040_888_963_407);
+                let x = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(i as u64 * 1_442_695_040_888_963_407);
                 let level = 1 + ((x >> 33) % 3) as i64 + lift;
                 (q.id, level.clamp(1, 5))
             })
             .collect();
         serde_json::to_string(&m).unwrap_or_default()
     };
-    let date = |days: i64| (today - chrono::Duration::days(days)).format("%Y-%m-%d").to_string();
-    store.save_maturity("GM0344", &date(200), &answers(344, 0), None).await?;
-    store.save_maturity("GM0344", &date(20), &answers(344, 1), None).await?;
+    let date = |days: i64| {
+        (today - chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    store
+        .save_maturity("GM0344", &date(200), &answers(344, 0), None)
+        .await?;
+    store
+        .save_maturity("GM0344", &date(20), &answers(344, 1), None)
+        .await?;
     let others = [
         "GM0363", "GM0599", "GM0518", "GM0014", "GM0034", "GM0307", "GM0339", "GM0340", "GM0353",
         "GM0356", "GM0310", "GM0321", "GM0327",
@@ -1908,7 +1935,12 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             continue;
         }
         store
-            .save_maturity(code, &date(30 + i as i64 * 7), &answers(1000 + i as u64, i64::from(i % 3 == 0)), None)
+            .save_maturity(
+                code,
+                &date(30 + i as i64 * 7),
+                &answers(1000 + i as u64, i64::from(i % 3 == 0)),
+                None,
+            )
             .await?;
     }
     Ok(())

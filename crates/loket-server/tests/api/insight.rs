@@ -37,31 +37,64 @@ async fn insight_settings_save_validation_and_csrf(app: TestApp) {
     let r = s
         .form(
             "/admin/GM0344/kengetallen",
-            &[("inhabitants", "heel veel"), ("hourly_cost", "45"), ("tool_cost", "0")],
+            &[
+                ("inhabitants", "heel veel"),
+                ("hourly_cost", "45"),
+                ("tool_cost", "0"),
+            ],
         )
         .await;
     let page = follow(&s, r).await;
-    assert!(page.contains("vul bij aantal inwoners een heel getal in"), "{page}");
+    assert!(
+        page.contains("vul bij aantal inwoners een heel getal in"),
+        "{page}"
+    );
     let r = s
         .form(
             "/admin/GM0344/kengetallen",
-            &[("inhabitants", "1000"), ("hourly_cost", "veertig"), ("tool_cost", "0")],
+            &[
+                ("inhabitants", "1000"),
+                ("hourly_cost", "veertig"),
+                ("tool_cost", "0"),
+            ],
         )
         .await;
     assert!(follow(&s, r).await.contains("bedrag in euro"));
-    assert!(app.state.store.insight_settings("GM0344").await.unwrap().is_none());
-    assert_eq!(app.state.store.tenant("GM0344").await.unwrap().inhabitants, seeded);
+    assert!(
+        app.state
+            .store
+            .insight_settings("GM0344")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        app.state.store.tenant("GM0344").await.unwrap().inhabitants,
+        seeded
+    );
 
     // A wrong CSRF token is refused.
     let r = s
         .client
         .post(format!("{}/admin/GM0344/kengetallen", s.base))
-        .form(&[("csrf", "fout"), ("inhabitants", "1000"), ("hourly_cost", "1"), ("tool_cost", "1")])
+        .form(&[
+            ("csrf", "fout"),
+            ("inhabitants", "1000"),
+            ("hourly_cost", "1"),
+            ("tool_cost", "1"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(app.state.store.insight_settings("GM0344").await.unwrap().is_none());
+    assert!(
+        app.state
+            .store
+            .insight_settings("GM0344")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A valid post is stored durably.
     let r = s
@@ -78,7 +111,13 @@ async fn insight_settings_save_validation_and_csrf(app: TestApp) {
     let page = follow(&s, r).await;
     assert!(page.contains("Opgeslagen"));
     assert!(page.contains("value=\"123456\""));
-    let row = app.state.store.insight_settings("GM0344").await.unwrap().unwrap();
+    let row = app
+        .state
+        .store
+        .insight_settings("GM0344")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.hourly_cost_cents, 4550);
     assert_eq!(row.monthly_tool_cost_cents, 125_000);
     assert!(row.benchmark_named);
@@ -91,11 +130,21 @@ async fn insight_settings_save_validation_and_csrf(app: TestApp) {
     let r = s
         .form(
             "/admin/GM0344/kengetallen",
-            &[("inhabitants", "123456"), ("hourly_cost", "45,50"), ("tool_cost", "0")],
+            &[
+                ("inhabitants", "123456"),
+                ("hourly_cost", "45,50"),
+                ("tool_cost", "0"),
+            ],
         )
         .await;
     follow(&s, r).await;
-    let row = app.state.store.insight_settings("GM0344").await.unwrap().unwrap();
+    let row = app
+        .state
+        .store
+        .insight_settings("GM0344")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!row.benchmark_named);
 }
 
@@ -113,14 +162,16 @@ async fn insight_pages_refuse_non_supervisors(app: TestApp) {
     let r = a
         .form(
             "/admin/GM0344/kengetallen",
-            &[("inhabitants", "1000"), ("hourly_cost", "1"), ("tool_cost", "1")],
+            &[
+                ("inhabitants", "1000"),
+                ("hourly_cost", "1"),
+                ("tool_cost", "1"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 403);
     // A supervisor of another municipality does not even see this one.
-    let other = app
-        .agent("sv@test.nl", &[("GM0363", "supervisor")])
-        .await;
+    let other = app.agent("sv@test.nl", &[("GM0363", "supervisor")]).await;
     assert_eq!(other.get("/admin/GM0344/benchmark").await.status(), 404);
     // A national coordinator may look, not change.
     let c = app.agent("coord@test.nl", &[("NL", "coordinator")]).await;
@@ -128,7 +179,11 @@ async fn insight_pages_refuse_non_supervisors(app: TestApp) {
     let r = c
         .form(
             "/admin/GM0344/kengetallen",
-            &[("inhabitants", "1000"), ("hourly_cost", "1"), ("tool_cost", "1")],
+            &[
+                ("inhabitants", "1000"),
+                ("hourly_cost", "1"),
+                ("tool_cost", "1"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 403);
@@ -202,7 +257,10 @@ async fn insight_benchmark_privacy_suppression_and_csv(app: TestApp) {
     set(&app, "GM0014", 30_000, true).await;
     let page = text(s.get("/admin/GM0344/benchmark?dagen=7").await).await;
     let groningen = app.state.tenant_label("GM0014");
-    assert!(page.contains(groningen.as_str()), "the opted-in peer is named");
+    assert!(
+        page.contains(groningen.as_str()),
+        "the opted-in peer is named"
+    );
     for (code, n) in first.iter().chain(later.iter()).zip(&names) {
         if *code != "GM0014" {
             assert!(!page.contains(n.as_str()), "{n} must not be named");
@@ -210,13 +268,19 @@ async fn insight_benchmark_privacy_suppression_and_csv(app: TestApp) {
     }
 
     // The CSV: a header and one row per figure and group.
-    for path in ["/admin/GM0344/benchmark.csv", "/admin/GM0344/benchmark?format=csv"] {
+    for path in [
+        "/admin/GM0344/benchmark.csv",
+        "/admin/GM0344/benchmark?format=csv",
+    ] {
         let r = s.get(path).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
         let body = text(r).await;
         let lines: Vec<&str> = body.lines().collect();
-        assert!(lines[0].starts_with("kengetal,groep,eigen_waarde"), "{body}");
+        assert!(
+            lines[0].starts_with("kengetal,groep,eigen_waarde"),
+            "{body}"
+        );
         assert_eq!(lines.len(), 1 + 7 * 2, "{body}");
         assert!(lines.iter().any(|l| l.starts_with("contacts_per_1000,")));
         for n in &names {
@@ -229,7 +293,9 @@ async fn insight_roster_add_remove_and_understaffing(app: TestApp) {
     let s = app
         .agent("sanne@test.nl", &[("GM0344", "supervisor")])
         .await;
-    let anna = app.user("anna@test.nl", "Anna Agent", &[("GM0344", "agent")]).await;
+    let anna = app
+        .user("anna@test.nl", "Anna Agent", &[("GM0344", "agent")])
+        .await;
     // Chats last week on Monday at 10:00 local time make demand in that slot.
     for i in 0..3 {
         app.widget_post("GM0344", None, &format!("Vraag {i} over afval"))
@@ -237,28 +303,49 @@ async fn insight_roster_add_remove_and_understaffing(app: TestApp) {
     }
     let page = text(s.get("/admin/GM0344/bezetting").await).await;
     assert!(page.contains("Er staat nog niemand op het rooster"));
-    assert!(page.contains("te weinig"), "under-staffed with nobody rostered");
+    assert!(
+        page.contains("te weinig"),
+        "under-staffed with nobody rostered"
+    );
     assert!(page.contains("<caption>"));
 
     // Add a shift; a bad one is refused with a message.
     let r = s
         .form(
             "/admin/GM0344/bezetting",
-            &[("user_id", &anna.to_string()), ("unit", "GM0344"), ("weekday", "0"), ("start", "09:00"), ("end", "09:00")],
+            &[
+                ("user_id", &anna.to_string()),
+                ("unit", "GM0344"),
+                ("weekday", "0"),
+                ("start", "09:00"),
+                ("end", "09:00"),
+            ],
         )
         .await;
     assert!(follow(&s, r).await.contains("langer dan 0 minuten"));
     let r = s
         .form(
             "/admin/GM0344/bezetting",
-            &[("user_id", &anna.to_string()), ("unit", "GM0363"), ("weekday", "0"), ("start", "09:00"), ("end", "17:00")],
+            &[
+                ("user_id", &anna.to_string()),
+                ("unit", "GM0363"),
+                ("weekday", "0"),
+                ("start", "09:00"),
+                ("end", "17:00"),
+            ],
         )
         .await;
     assert!(follow(&s, r).await.contains("kies voor wie"));
     let r = s
         .form(
             "/admin/GM0344/bezetting",
-            &[("user_id", &anna.to_string()), ("unit", "GM0344"), ("weekday", "0"), ("start", "08:30"), ("end", "17:00")],
+            &[
+                ("user_id", &anna.to_string()),
+                ("unit", "GM0344"),
+                ("weekday", "0"),
+                ("start", "08:30"),
+                ("end", "17:00"),
+            ],
         )
         .await;
     let page = follow(&s, r).await;
@@ -303,7 +390,10 @@ async fn insight_maturity_stored_and_levels(app: TestApp) {
     assert!(page.contains("<fieldset"));
     assert!(page.contains("<legend>"));
     assert!(page.contains("type=\"radio\""));
-    let ids: Vec<&str> = loket_core::maturity::QUESTIONS.iter().map(|q| q.id).collect();
+    let ids: Vec<&str> = loket_core::maturity::QUESTIONS
+        .iter()
+        .map(|q| q.id)
+        .collect();
 
     // Incomplete: refused, nothing stored.
     let r = s
@@ -329,12 +419,20 @@ async fn insight_maturity_stored_and_levels(app: TestApp) {
             .map(|id| (format!("q_{id}"), level.to_string()))
             .collect();
         fields.push(("datum".into(), date.into()));
-        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let f: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let r = s.form("/admin/GM0344/volwassenheid", &f).await;
         let page = follow(&s, r).await;
         assert!(page.contains("Opgeslagen"), "{page}");
     }
-    let stored = app.state.store.maturity_assessments("GM0344").await.unwrap();
+    let stored = app
+        .state
+        .store
+        .maturity_assessments("GM0344")
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].assessed_on, "2026-01-15");
     let page = text(s.get("/admin/GM0344/volwassenheid").await).await;
