@@ -437,7 +437,7 @@ fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -1787,63 +1787,6 @@ pub async fn cost_settings(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn euro_amounts() {
-        assert_eq!(parse_euro("45", "x").unwrap(), 4500);
-        assert_eq!(parse_euro("45,5", "x").unwrap(), 4550);
-        assert_eq!(parse_euro("€ 1.250,00", "x").unwrap(), 125_000);
-        assert_eq!(parse_euro("12.34", "x").unwrap(), 1234);
-        assert_eq!(parse_euro("", "x").unwrap(), 0);
-        assert!(parse_euro("-3", "x").is_err());
-        assert!(parse_euro("veel", "x").is_err());
-        assert!(parse_euro("1,234", "x").is_err());
-    }
-
-    #[test]
-    fn inhabitant_counts() {
-        assert_eq!(parse_inhabitants("12.345").unwrap(), 12_345);
-        assert_eq!(parse_inhabitants(" 900 ").unwrap(), 900);
-        assert!(parse_inhabitants("0").is_err());
-        assert!(parse_inhabitants("twaalf").is_err());
-    }
-
-    #[test]
-    fn durations_and_thousands() {
-        assert_eq!(duration_text(42.0), "42 s");
-        assert_eq!(duration_text(600.0), "10 min");
-        assert_eq!(duration_text(3_900.0), "1 u 5 min");
-        assert_eq!(thousands(1_234_567), "1.234.567");
-    }
-
-    #[test]
-    fn week_counts_slot_by_local_time() {
-        // Monday 2026-11-23 09:00 Amsterdam = 08:00 UTC.
-        let end = Utc
-            .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
-            .unwrap()
-            .timestamp_millis();
-        let at = Utc
-            .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
-            .unwrap()
-            .timestamp_millis();
-        let row = RollupRow {
-            tenant_code: "GM0344".into(),
-            hour_start: at,
-            channel: "webchat".into(),
-            new_conversations: 3,
-            inbound: 9,
-            ..RollupRow::default()
-        };
-        let c = week_counts(&[row], end, 4);
-        let h = &c[&("GM0344".to_string(), ChannelGroup::Realtime)];
-        assert_eq!(h[3][9], 3, "last week, Monday 09:00 local");
-    }
-}
-
 // ---------------------------------------------------------------- demo data
 
 /// Demo data for `loket demo`: cost settings and the opt-in for a few municipalities, a roster
@@ -1944,4 +1887,61 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euro_amounts() {
+        assert_eq!(parse_euro("45", "x").unwrap(), 4500);
+        assert_eq!(parse_euro("45,5", "x").unwrap(), 4550);
+        assert_eq!(parse_euro("€ 1.250,00", "x").unwrap(), 125_000);
+        assert_eq!(parse_euro("12.34", "x").unwrap(), 1234);
+        assert_eq!(parse_euro("", "x").unwrap(), 0);
+        assert!(parse_euro("-3", "x").is_err());
+        assert!(parse_euro("veel", "x").is_err());
+        assert!(parse_euro("1,234", "x").is_err());
+    }
+
+    #[test]
+    fn inhabitant_counts() {
+        assert_eq!(parse_inhabitants("12.345").unwrap(), 12_345);
+        assert_eq!(parse_inhabitants(" 900 ").unwrap(), 900);
+        assert!(parse_inhabitants("0").is_err());
+        assert!(parse_inhabitants("twaalf").is_err());
+    }
+
+    #[test]
+    fn durations_and_thousands() {
+        assert_eq!(duration_text(42.0), "42 s");
+        assert_eq!(duration_text(600.0), "10 min");
+        assert_eq!(duration_text(3_900.0), "1 u 5 min");
+        assert_eq!(thousands(1_234_567), "1.234.567");
+    }
+
+    #[test]
+    fn week_counts_slot_by_local_time() {
+        // Monday 2026-11-23 09:00 Amsterdam = 08:00 UTC.
+        let end = Utc
+            .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let row = RollupRow {
+            tenant_code: "GM0344".into(),
+            hour_start: at,
+            channel: "webchat".into(),
+            new_conversations: 3,
+            inbound: 9,
+            ..RollupRow::default()
+        };
+        let c = week_counts(&[row], end, 4);
+        let h = &c[&("GM0344".to_string(), ChannelGroup::Realtime)];
+        assert_eq!(h[3][9], 3, "last week, Monday 09:00 local");
+    }
 }
