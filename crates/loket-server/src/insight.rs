@@ -1851,7 +1851,7 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             .map(|(i, q)| {
                 let x = seed
                     .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(i as u64 * 1_442_695_040_888_963_407);
+                    .wrapping_add((i as u64).wrapping_mul(1_442_695_040_888_963_407));
                 let level = 1 + ((x >> 33) % 3) as i64 + lift;
                 (q.id, level.clamp(1, 5))
             })

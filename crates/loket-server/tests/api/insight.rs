@@ -11,6 +11,7 @@ both!(
     insight_benchmark_privacy_suppression_and_csv,
     insight_roster_add_remove_and_understaffing,
     insight_maturity_stored_and_levels,
+    insight_demo_data_fills_the_pages,
 );
 
 async fn text(r: reqwest::Response) -> String {
@@ -440,4 +441,28 @@ async fn insight_maturity_stored_and_levels(app: TestApp) {
     assert!(page.contains("gestuurd"), "level 4 by name");
     // Alone in the benchmark: suppressed.
     assert!(page.contains("te weinig vergelijkbare gemeenten"));
+}
+
+async fn insight_demo_data_fills_the_pages(app: TestApp) {
+    loket_server::seed::demo(&app.state).await.unwrap();
+    let s = app
+        .agent(
+            "lotte@test.nl",
+            &[("GM0344", "supervisor"), ("PV26", "supervisor")],
+        )
+        .await;
+    let page = text(s.get("/admin/GM0344/kengetallen").await).await;
+    assert!(page.contains("48,50"), "demo hourly cost");
+    let page = text(s.get("/admin/GM0344/bezetting").await).await;
+    assert!(page.contains("Anna de Vries"), "demo roster");
+    let page = text(s.get("/admin/PV26/bezetting").await).await;
+    assert!(page.contains("Pim Mulder"), "demo pool roster");
+    let page = text(s.get("/admin/GM0344/volwassenheid").await).await;
+    assert!(page.contains("Huidig niveau"));
+    let named = app.state.tenant_label("GM0339");
+    assert!(
+        page.contains(named.as_str()),
+        "the opted-in demo peer: {page}"
+    );
+    assert_eq!(s.get("/admin/GM0344/benchmark").await.status(), 200);
 }
