@@ -362,7 +362,11 @@ fn duration_text(secs: f64) -> String {
         format!("{} min", (s + 30) / 60)
     } else if s < 86_400 {
         let m = (s + 30) / 60;
-        format!("{} u {} min", m / 60, m % 60)
+        if m.is_multiple_of(60) {
+            format!("{} u", m / 60)
+        } else {
+            format!("{} u {} min", m / 60, m % 60)
+        }
     } else {
         let h = (s + 1800) / 3600;
         format!("{} d {} u", h / 24, h % 24)
@@ -1918,6 +1922,7 @@ mod tests {
         assert_eq!(duration_text(42.0), "42 s");
         assert_eq!(duration_text(600.0), "10 min");
         assert_eq!(duration_text(3_900.0), "1 u 5 min");
+        assert_eq!(duration_text(3_600.0), "1 u");
         assert_eq!(thousands(1_234_567), "1.234.567");
     }
 
