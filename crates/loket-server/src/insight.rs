@@ -291,7 +291,9 @@ impl Ctx {
 
     fn nav(&self) -> Option<Nav> {
         let mut n = Nav::of(&self.user, "admin");
-        if n.admin_tenant.is_none() || self.user.has_role(&self.tenant.code, Role::Beheerder) {
+        // The top "Beheer" link points at this tenant only when the user administers it (the
+        // admin pages refuse supervisors).
+        if self.user.has_role(&self.tenant.code, Role::Beheerder) {
             n.admin_tenant = Some(self.tenant.code.clone());
         }
         Some(n)
