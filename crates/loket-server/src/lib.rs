@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod error;
 pub mod hub;
 pub mod i18n;
+pub mod insight;
 pub mod intake;
 pub mod klantinteracties;
 pub mod live;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router())
         .merge(dashboard::router())
         .merge(csat::page_router())
+        .merge(insight::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(track))

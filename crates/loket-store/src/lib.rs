@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod csat;
 pub mod dashboard;
 pub mod history;
+pub mod insight;
 pub mod klantinteracties;
 mod model;
 pub mod open311;

@@ -10,6 +10,7 @@ mod csat;
 mod dashboard;
 mod email;
 mod inbound;
+mod insight;
 mod isolation;
 mod klantinteracties;
 mod nodes;
