@@ -260,6 +260,8 @@ struct DashboardPage {
     sections: Vec<Section>,
     query: String,
     switch: Vec<(String, String)>,
+    /// Links to the benchmark, staffing, maturity and settings pages: (href, label).
+    insight: Vec<(String, &'static str)>,
 }
 
 #[derive(Template)]
@@ -626,6 +628,35 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             value: pct(total.pool_handled, total.first_responses),
             note: "van de eerste reacties".into(),
             figure: "pool_share",
+        });
+    }
+    if ctx.tenant.kind == TenantKind::Gemeente {
+        let cost = crate::insight::cost_settings(state, &ctx.tenant.code).await?;
+        let tools =
+            loket_core::metrics::figures::tool_cost(&ctx.picked.period, cost.monthly_tool_cost_eur);
+        let work = sla.handle_seconds as f64 / 3600.0 * cost.hourly_cost_eur;
+        let configured = cost.hourly_cost_eur > 0.0 || cost.monthly_tool_cost_eur > 0.0;
+        tiles.push(Tile {
+            label: "Kosten per contact".into(),
+            value: if configured && total.new_conversations > 0 {
+                format!(
+                    "€ {}",
+                    format!("{:.2}", (work + tools) / total.new_conversations as f64)
+                        .replace('.', ",")
+                )
+            } else {
+                "–".into()
+            },
+            note: if configured {
+                format!(
+                    "€ {} behandeltijd + € {} tools",
+                    int_nl(work.round() as i64),
+                    int_nl(tools.round() as i64)
+                )
+            } else {
+                "stel uurtarief en toolkosten in bij Kengetallen".into()
+            },
+            figure: "cost_per_contact",
         });
     }
     if inhabitants > 0 {
@@ -1678,6 +1709,16 @@ async fn dashboard(
         sections,
         query,
         switch,
+        insight: if tenant.kind != TenantKind::Nationaal
+            && crate::insight::access(&state, &user, &tenant.code).is_ok()
+        {
+            crate::insight::nav_links(tr(&headers, &user).is_en())
+                .into_iter()
+                .map(|(slug, label)| (format!("/admin/{}/{slug}", tenant.code), label))
+                .collect()
+        } else {
+            vec![]
+        },
     });
     *r.status_mut() = status;
     r

@@ -157,7 +157,12 @@ struct Ctx {
 
 /// Who may view: supervisor or beheerder of the tenant, a coordinator of the tenant or its pool,
 /// or a national coordinator. Who may change: supervisor or beheerder of the tenant.
-fn access(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<(Tenant, bool)> {
+/// May `user` see these pages of `code`, and change them (the bool)?
+pub(crate) fn access(
+    state: &AppState,
+    user: &CurrentUser,
+    code: &str,
+) -> AppResult<(Tenant, bool)> {
     let code = TenantCode::parse(code).map_err(|_| AppError::NotFound)?;
     let tenant = state.tenant(code.as_str()).ok_or(AppError::NotFound)?;
     let edit = user.has_role(&tenant.code, Role::Supervisor)
@@ -320,7 +325,7 @@ const INSIGHT_CSS: &str = r#"
 .week-grid td.onder { background: #fde8e8; color: #7a1010; border: 2px solid #a4161a; }
 .week-grid td.boven { background: #fff6d6; color: #5c4400; }
 .week-grid td.ok { background: #eef7e8; color: #1f4d07; }
-.week-grid .status { display: block; font-weight: 700; }
+.week-grid .cell-status { display: block; font-weight: 700; }
 .maturity fieldset { border: 1px solid #d0d5dd; border-radius: .4rem; padding: .6rem .9rem; margin-bottom: .8rem; }
 .maturity legend { font-weight: 700; padding: 0 .3rem; }
 .maturity .q { margin-bottom: .6rem; }

@@ -627,6 +627,55 @@ async fn dashboard_period_drilldown_and_csv() {
     .await;
     assert_accessible(&c, "the pool dashboard").await;
     screenshot(&c, &shots().join("dashboard-pool.png")).await;
+
+    // The benchmark, the staffing grid, the maturity questionnaire and the figure settings,
+    // reached from the dashboard, and the weekly summary.
+    for (link, ready, file) in [
+        (
+            "benchmark",
+            "document.querySelector('main table')",
+            "benchmark.png",
+        ),
+        (
+            "bezetting",
+            "document.querySelector('main table')",
+            "bezetting.png",
+        ),
+        (
+            "volwassenheid",
+            "document.querySelector('main fieldset')",
+            "volwassenheid.png",
+        ),
+        (
+            "kengetallen",
+            "document.querySelector('main form')",
+            "kengetallen.png",
+        ),
+    ] {
+        c.goto(&format!("{base}/dashboard/GM0344")).await.unwrap();
+        c.find(Locator::Css(&format!(
+            ".dash-more a[href='/admin/GM0344/{link}']"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("link to {link}: {e}"))
+        .click()
+        .await
+        .unwrap();
+        wait_js(&c, ready, 10, link).await;
+        assert_accessible(&c, &format!("the {link} page")).await;
+        screenshot(&c, &shots().join(file)).await;
+    }
+    c.goto(&format!("{base}/dashboard/GM0344/weekoverzicht"))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.mail-preview')",
+        10,
+        "the weekly summary",
+    )
+    .await;
+    assert_accessible(&c, "the weekly summary page").await;
 }
 
 /// Screenshots of a running demo with a year of history (`loket demo --history 365d`), for
