@@ -567,9 +567,63 @@ async fn settings_save(
 
 // ---------------------------------------------------------------- 2. benchmark
 
+/// How long computed benchmark sums are reused: every municipality's page reads the same
+/// sums of all municipalities, so one computation serves all of them.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The sums of all municipalities per period length (days), with when they were computed.
+#[derive(Default)]
+pub struct BenchmarkCache {
+    by_days: tokio::sync::Mutex<
+        HashMap<u32, (std::time::Instant, std::sync::Arc<HashMap<String, Sums>>)>,
+    >,
+}
+
+impl BenchmarkCache {
+    /// The sums for the last `days` (`[from, to)`), from the cache when fresh. The lock is
+    /// held while computing, so concurrent first requests compute once.
+    async fn sums(
+        &self,
+        state: &AppState,
+        days: u32,
+        from: i64,
+        to: i64,
+    ) -> AppResult<std::sync::Arc<HashMap<String, Sums>>> {
+        let mut cache = self.by_days.lock().await;
+        if let Some((at, sums)) = cache.get(&days)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(sums.clone());
+        }
+        let tenants = state.store.tenants().await?;
+        let codes: Vec<String> = tenants
+            .iter()
+            .filter(|t| t.kind == "gemeente")
+            .map(|t| t.code.clone())
+            .collect();
+        let mut sums: HashMap<String, Sums> = HashMap::with_capacity(codes.len());
+        for r in state.store.rollups(&codes, from, to).await? {
+            sums.entry(r.tenant_code.clone()).or_default().add(&r);
+        }
+        for c in state.store.csat_counts_by_tenant(from, to).await? {
+            let s = sums.entry(c.tenant_code).or_default();
+            s.csat_responses += c.responses;
+            s.csat_satisfied += c.satisfied;
+        }
+        let sums = std::sync::Arc::new(sums);
+        cache.insert(days, (std::time::Instant::now(), sums.clone()));
+        Ok(sums)
+    }
+
+    /// Forgets everything (tests, and after a rollup rebuild).
+    pub async fn clear(&self) {
+        self.by_days.lock().await.clear();
+    }
+}
+
 /// Sums of one tenant over the period, from the rollups.
 #[derive(Default)]
-struct Sums {
+pub struct Sums {
     contacts: i64,
     first_responses: i64,
     first_hist: Histogram,
@@ -754,16 +808,7 @@ async fn compute_benchmark(
     let from = to - i64::from(days) * DAY_MS;
     let tenants = state.store.tenants().await?;
     let gemeenten: Vec<_> = tenants.iter().filter(|t| t.kind == "gemeente").collect();
-    let codes: Vec<String> = gemeenten.iter().map(|t| t.code.clone()).collect();
-    let mut sums: HashMap<String, Sums> = HashMap::with_capacity(codes.len());
-    for r in state.store.rollups(&codes, from, to).await? {
-        sums.entry(r.tenant_code.clone()).or_default().add(&r);
-    }
-    for c in state.store.csat_counts_by_tenant(from, to).await? {
-        let s = sums.entry(c.tenant_code).or_default();
-        s.csat_responses += c.responses;
-        s.csat_satisfied += c.satisfied;
-    }
+    let sums = state.benchmark_cache.sums(state, days, from, to).await?;
     let named: HashMap<String, bool> = state
         .store
         .all_insight_settings()

@@ -68,6 +68,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Resident channel accounts: pull runners and built adapters.
     pub channels: crate::channels::Runtime,
+    /// Per-municipality sums for the anonymous benchmark, recomputed at most every few minutes.
+    pub benchmark_cache: crate::insight::BenchmarkCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -115,6 +117,7 @@ impl AppState {
                 sealer,
                 http,
                 channels: Default::default(),
+                benchmark_cache: Default::default(),
             }),
         };
         state.reload_tenants().await?;
