@@ -571,24 +571,19 @@ async fn settings_save(
 /// sums of all municipalities, so one computation serves all of them.
 const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// The sums of all municipalities, shared by the pages that read them.
+type SharedSums = std::sync::Arc<HashMap<String, Sums>>;
+
 /// The sums of all municipalities per period length (days), with when they were computed.
 #[derive(Default)]
 pub struct BenchmarkCache {
-    by_days: tokio::sync::Mutex<
-        HashMap<u32, (std::time::Instant, std::sync::Arc<HashMap<String, Sums>>)>,
-    >,
+    by_days: tokio::sync::Mutex<HashMap<u32, (std::time::Instant, SharedSums)>>,
 }
 
 impl BenchmarkCache {
     /// The sums for the last `days` (`[from, to)`), from the cache when fresh. The lock is
     /// held while computing, so concurrent first requests compute once.
-    async fn sums(
-        &self,
-        state: &AppState,
-        days: u32,
-        from: i64,
-        to: i64,
-    ) -> AppResult<std::sync::Arc<HashMap<String, Sums>>> {
+    async fn sums(&self, state: &AppState, days: u32, from: i64, to: i64) -> AppResult<SharedSums> {
         let mut cache = self.by_days.lock().await;
         if let Some((at, sums)) = cache.get(&days)
             && at.elapsed() < CACHE_TTL
