@@ -1283,6 +1283,9 @@ fn shift_of(r: &ShiftRow) -> Option<Shift> {
     .ok()
 }
 
+/// Conversations with measured handle time needed before their average replaces the default.
+const MIN_MEASURED_AHT: i64 = 20;
+
 /// The advice per group for the tenant (a pool: shared over its members) and the grid.
 async fn staffing_grid(
     state: &AppState,
@@ -1298,10 +1301,39 @@ async fn staffing_grid(
     let rows = state.store.rollups(&arrival_tenants, from, end).await?;
     let counts = week_counts(&rows, end, weeks);
     let is_pool = tenant.kind == TenantKind::Regio;
+    // Measured handle time per channel group over the same weeks (see loket_store::activity).
+    let mut measured: HashMap<ChannelGroup, (i64, i64)> = HashMap::new();
+    for (channel, n, secs) in state
+        .store
+        .handle_by_channel(&arrival_tenants, from, end)
+        .await?
+    {
+        if let Some(c) = loket_core::Channel::parse(&channel) {
+            let e = measured.entry(ChannelGroup::of(c)).or_default();
+            e.0 += n;
+            e.1 += secs;
+        }
+    }
     let mut advice: Vec<GroupAdvice> = Vec::new();
     let mut summaries = Vec::new();
     for group in ChannelGroup::ALL {
-        let params = GroupParams::default_for(group);
+        let default = GroupParams::default_for(group);
+        let (params, aht_note) = match measured.get(&group) {
+            Some((n, secs)) if *n >= MIN_MEASURED_AHT => {
+                match default.clone().with_aht_seconds(*secs as f64 / *n as f64) {
+                    Ok(p) => (p, format!("gemeten over {n} gesprekken")),
+                    Err(_) => (default, "standaardwaarde".to_string()),
+                }
+            }
+            Some((n, _)) => (
+                default,
+                format!("standaardwaarde; pas {n} gesprekken met gemeten behandeltijd"),
+            ),
+            None => (
+                default,
+                "standaardwaarde; nog geen gemeten behandeltijd".to_string(),
+            ),
+        };
         let mut member_rates: Vec<WeekRates> = Vec::new();
         let mut total_trend = Vec::new();
         for t in &arrival_tenants {
@@ -1334,10 +1366,7 @@ async fn staffing_grid(
                 (params.target_service_level() * 100.0).round(),
                 duration_text(params.target_seconds())
             ),
-            aht: format!(
-                "{} (standaardwaarde; nog geen gemeten behandeltijd)",
-                duration_text(params.aht_seconds())
-            ),
+            aht: format!("{} ({aht_note})", duration_text(params.aht_seconds())),
             forecast_total: dec(combined.total(), 1),
             trend: if is_pool {
                 "per gemeente".into()

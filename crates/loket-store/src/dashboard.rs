@@ -285,4 +285,33 @@ impl Store {
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).fetch_all(p).await?))
     }
+
+    /// Per channel: how many conversations of `tenants` resolved in `[from, to)` had measured
+    /// handle time, and its sum in seconds: the average handle time for staffing advice.
+    pub async fn handle_by_channel(
+        &self,
+        tenants: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        let f = DashFilter {
+            tenants: tenants.to_vec(),
+            ..Default::default()
+        };
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let (scope, used) = scope_sql(&f, 1);
+        let (a, b) = (used + 1, used + 2);
+        let sql = format!(
+            "SELECT c.channel, COUNT(*), CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT)
+             FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}
+               AND c.handle_seconds > 0 AND c.created_at >= ${w} AND c.created_at < ${b}
+             GROUP BY c.channel",
+            w = b + 1
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
+    }
 }
