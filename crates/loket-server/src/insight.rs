@@ -1320,7 +1320,7 @@ async fn staffing_grid(
         let default = GroupParams::default_for(group);
         let (params, aht_note) = match measured.get(&group) {
             Some((n, secs)) if *n >= MIN_MEASURED_AHT => {
-                match default.clone().with_aht_seconds(*secs as f64 / *n as f64) {
+                match default.with_aht_seconds(*secs as f64 / *n as f64) {
                     Ok(p) => (p, format!("gemeten over {n} gesprekken")),
                     Err(_) => (default, "standaardwaarde".to_string()),
                 }
