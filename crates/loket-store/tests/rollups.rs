@@ -471,10 +471,28 @@ async fn mixed_grain_equals_hourly_sums(s: Store) {
     assert_eq!(hourly, raw);
     // Hours at the edges, whole local days in between.
     let mixed = s.rollups(&all(), from, to).await.unwrap();
-    assert!(mixed.len() * 3 < hourly.len(), "{} vs {}", mixed.len(), hourly.len());
-    assert!(mixed.iter().any(|r| r.hour_start == utc("2025-01-25T07:00:00Z")), "an hourly edge row");
-    assert!(mixed.iter().any(|r| r.hour_start == utc("2025-03-29T23:00:00Z")), "a daily row");
-    assert!(mixed.windows(2).all(|w| w[0].key() < w[1].key()), "ordered by key");
+    assert!(
+        mixed.len() * 3 < hourly.len(),
+        "{} vs {}",
+        mixed.len(),
+        hourly.len()
+    );
+    assert!(
+        mixed
+            .iter()
+            .any(|r| r.hour_start == utc("2025-01-25T07:00:00Z")),
+        "an hourly edge row"
+    );
+    assert!(
+        mixed
+            .iter()
+            .any(|r| r.hour_start == utc("2025-03-29T23:00:00Z")),
+        "a daily row"
+    );
+    assert!(
+        mixed.windows(2).all(|w| w[0].key() < w[1].key()),
+        "ordered by key"
+    );
     assert_eq!(by_series(&mixed), by_series(&hourly));
     assert_eq!(RollupRow::total(&mixed), RollupRow::total(&hourly));
     // Breakdowns by local day are the same as from the hours (so no row spans a month).
@@ -485,8 +503,18 @@ async fn mixed_grain_equals_hourly_sums(s: Store) {
     assert_eq!(by_day(&mixed), by_day(&hourly));
     // Totals with whole months as one row each.
     let totals = s.rollups_totals(&all(), from, to).await.unwrap();
-    assert!(totals.len() * 3 < mixed.len(), "{} vs {}", totals.len(), mixed.len());
-    assert!(totals.iter().any(|r| r.hour_start == utc("2025-01-31T23:00:00Z")), "a monthly row");
+    assert!(
+        totals.len() * 3 < mixed.len(),
+        "{} vs {}",
+        totals.len(),
+        mixed.len()
+    );
+    assert!(
+        totals
+            .iter()
+            .any(|r| r.hour_start == utc("2025-01-31T23:00:00Z")),
+        "a monthly row"
+    );
     assert_eq!(by_series(&totals), by_series(&hourly));
     assert_eq!(RollupRow::total(&totals), RollupRow::total(&hourly));
 }
