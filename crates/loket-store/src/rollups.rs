@@ -895,6 +895,49 @@ impl Store {
         Ok(RawScan::assemble(parts))
     }
 
+    /// Run after the migrations: a database from before 0009 gets its daily and monthly rows
+    /// summed from the hourly ones, and one from before 0007 (conversations but no rollups at
+    /// all) a [`Store::rebuild_rollups`]. Two one-row reads when there is nothing to do.
+    pub(crate) async fn fill_rollup_tiers(&self) -> Result<()> {
+        let any = |table: &'static str| async move {
+            let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");
+            let n: i64 = with_pool!(self, p => sqlx::query_scalar(&sql).fetch_one(p).await?);
+            Ok::<bool, StoreError>(n > 0)
+        };
+        if any("rollups_daily").await? {
+            return Ok(());
+        }
+        if !any("rollups").await? {
+            if any("conversations").await? {
+                let r = self.rebuild_rollups(None).await?;
+                tracing::info!(?r, "rollups rebuilt from the raw tables");
+            }
+            return Ok(());
+        }
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            if matches!(self.pool, crate::Pool::Postgres(_)) {
+                sqlx::query("LOCK TABLE rollups, rollups_daily, rollups_monthly IN EXCLUSIVE MODE")
+                    .execute(&mut *tx).await?;
+            }
+            let codes: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tenant_code FROM rollups ORDER BY tenant_code")
+                .fetch_all(&mut *tx).await?;
+            let sql = format!("{} WHERE tenant_code = $1", Tier::Hour.sql().select);
+            for code in codes {
+                let stored: Vec<StoredRollup> = sqlx::query_as(&sql).bind(&code).fetch_all(&mut *tx).await?;
+                let hourly = stored.into_iter().map(RollupRow::try_from).collect::<Result<Vec<_>>>()?;
+                for tier in [Tier::Day, Tier::Month] {
+                    let rows = coarsen(&hourly, tier);
+                    let rows: Vec<&RollupRow> = rows.values().collect();
+                    insert_tier!(tx, tier, &rows);
+                }
+            }
+            tx.commit().await?;
+        });
+        tracing::info!("daily and monthly rollups filled from the hourly rows");
+        Ok(())
+    }
+
     /// Recomputes all tiers of the rollups of `tenant` (or of every tenant) from the raw
     /// tables, for databases that had conversations before the rollups (0007) or their tiers
     /// (0009) existed. One transaction: on PostgreSQL the rollup tables are locked against

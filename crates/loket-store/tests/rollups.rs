@@ -521,21 +521,26 @@ async fn mixed_grain_equals_hourly_sums(s: Store) {
 
 /// Deletes all rollup rows behind the store's back, as in a database from before 0007.
 async fn wipe(db: &TestDb) {
-    const SQL: [&str; 3] = [
-        "DELETE FROM rollups",
-        "DELETE FROM rollups_daily",
-        "DELETE FROM rollups_monthly",
-    ];
+    wipe_tables(db, &["rollups", "rollups_daily", "rollups_monthly"]).await;
+}
+
+async fn wipe_tables(db: &TestDb, tables: &[&str]) {
     if db.url.starts_with("sqlite") {
         let p = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-        for q in SQL {
-            sqlx::query(q).execute(&p).await.unwrap();
+        for t in tables {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&p)
+                .await
+                .unwrap();
         }
         p.close().await;
     } else {
         let p = sqlx::PgPool::connect(&db.url).await.unwrap();
-        for q in SQL {
-            sqlx::query(q).execute(&p).await.unwrap();
+        for t in tables {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&p)
+                .await
+                .unwrap();
         }
         p.close().await;
     }
@@ -581,6 +586,14 @@ async fn rebuild_restores_every_tier(db: TestDb) {
     assert!(r.tenants >= 3);
     assert_eq!(snapshot(s.clone()).await, before);
     tiers_agree(&s).await;
+    // At start-up: a database from before 0009 gets its days and months from its hours…
+    wipe_tables(&db, &["rollups_daily", "rollups_monthly"]).await;
+    s.migrate().await.unwrap();
+    assert_eq!(snapshot(s.clone()).await, before);
+    // …and one from before 0007 everything from the raw tables.
+    wipe(&db).await;
+    s.migrate().await.unwrap();
+    assert_eq!(snapshot(s.clone()).await, before);
     // Intake keeps working on the rebuilt rows.
     s.ingest(&inbound("GM0363", "after", "l2", Some("afval"), "negatief"))
         .await
