@@ -27,10 +27,12 @@
 //! Europe/Amsterdam day (`rollups_daily`) and the local month (`rollups_monthly`), all changed
 //! in the same transaction. Amsterdam offsets are whole hours, so each hour lies in exactly one
 //! day and one month, and a coarser row is exactly the sum of its hours. A year of a large
-//! municipality is ~260,000 hourly rows but a few thousand monthly ones: [`Store::rollups`]
-//! reads the coarsest rows that fit whole in the period and hourly rows only at its edges.
-//! Deltas are applied tier by tier, each in key order, so concurrent transactions lock rows
-//! in one global order (no deadlocks on PostgreSQL).
+//! municipality is ~260,000 hourly rows, ~78,000 daily and ~5,000 monthly ones.
+//! [`Store::rollups`] reads daily rows for the whole days of a period and hourly rows only at
+//! its edges; [`Store::rollups_totals`] also takes whole months as one row; the read plan is
+//! [`plan`]. Each transaction applies its deltas once, tier by tier and in key order within a
+//! tier, so concurrent transactions take the row locks in the same order (PostgreSQL cannot
+//! deadlock on them).
 
 use crate::{BeginWrite, Result, Store, StoreError, placeholders, with_pool};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone};
@@ -170,6 +172,7 @@ impl TierSql {
         let (table, col) = (t.table(), t.column());
         let key_where = format!("tenant_code = $1 AND {col} = $2 AND channel = $3 AND topic = $4");
         TierSql {
+            // The hourly statement with the tier's table and key column substituted.
             upsert: UPSERT.replace("rollups", table).replace("hour_start", col),
             get_hist: format!(
                 "SELECT first_response_hist, resolution_hist FROM {table} WHERE {key_where}"
