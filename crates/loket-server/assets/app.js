@@ -625,3 +625,16 @@ document.addEventListener('keydown', (e) => {
 });
 
 connect();
+
+// Dashboards: a click on a bar opens the conversations behind it (the table next to the chart
+// has the same links for keyboards and screen readers); typing a date picks "Zelf kiezen".
+document.addEventListener('click', (e) => {
+  const bar = e.target.closest && e.target.closest('svg.chart [data-href]');
+  if (bar) location.href = bar.getAttribute('data-href');
+});
+for (const input of document.querySelectorAll('[data-custom-range] input')) {
+  input.addEventListener('change', () => {
+    const custom = document.querySelector('input[data-period][value="aangepast"]');
+    if (custom) custom.checked = true;
+  });
+}

@@ -35,6 +35,40 @@ pub struct Config {
     pub secret_key: Secret,
     /// Log as JSON lines (production) instead of human-readable text.
     pub log_json: bool,
+    /// The platform's own outgoing mail (the weekly summary to supervisors); off without a host.
+    pub mail: MailConfig,
+}
+
+/// SMTP for mail from Loket itself (`LOKET_MAIL__SMTP_HOST`, …). Residents' e-mail goes through
+/// each municipality's own e-mail channel, not through this.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailConfig {
+    /// Empty: no platform mail; the weekly summary is then only shown in the UI.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls` or `geen` (only for a server on the same machine).
+    pub smtp_security: String,
+    pub smtp_user: String,
+    pub smtp_password: Secret,
+    /// Sender address, e.g. `loket@mijngemeente.nl`.
+    pub from: String,
+    /// Local hour on Monday from which last week's summary is sent.
+    pub weekly_hour: u32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_user: String::new(),
+            smtp_password: Secret::default(),
+            from: "loket@loket.invalid".into(),
+            weekly_hour: 7,
+        }
+    }
 }
 
 impl Default for Config {
@@ -49,6 +83,7 @@ impl Default for Config {
             login_max_failures: 5,
             secret_key: Secret::default(),
             log_json: false,
+            mail: MailConfig::default(),
         }
     }
 }

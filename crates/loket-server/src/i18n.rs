@@ -89,6 +89,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
             "Search messages, notes and residents",
         ),
         "admin" => ("Beheer", "Settings"),
+        "dashboard" => ("Cijfers", "Figures"),
         "online" => ("Beschikbaar", "Available"),
         "offline" => ("Afwezig", "Away"),
         "go_online" => ("Zet mij op beschikbaar", "Set me available"),

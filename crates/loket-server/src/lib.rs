@@ -10,11 +10,14 @@ pub mod assign;
 pub mod auth;
 pub mod channel_admin;
 pub mod channels;
+pub mod charts;
 pub mod config;
 pub mod csat;
+pub mod dashboard;
 pub mod error;
 pub mod hub;
 pub mod i18n;
+pub mod insight;
 pub mod intake;
 pub mod klantinteracties;
 pub mod live;
@@ -25,6 +28,7 @@ pub mod seed;
 pub mod service;
 pub mod signalen;
 pub mod state;
+pub mod summary;
 pub mod ui;
 pub mod widget;
 
@@ -92,7 +96,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .merge(ui::router())
+        .merge(dashboard::router())
         .merge(csat::page_router())
+        .merge(insight::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(track))
@@ -178,6 +184,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let outbox = tokio::spawn(outbox::run(state.clone()));
+    let summaries = tokio::spawn(summary::run(state.clone()));
     channels::start_all(&state).await;
     let refresher = {
         let state = state.clone();
@@ -197,6 +204,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     outbox.abort();
+    summaries.abort();
     refresher.abort();
     state.channels.stop_all();
     Ok(result?)

@@ -276,6 +276,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
             None,
         )
         .await?;
+    crate::insight::seed_demo(state).await?;
     for (i, (tenant, who, text)) in DEMO_MESSAGES.iter().enumerate() {
         simulate(state, tenant, who, text, &format!("seed-{i}")).await?;
     }

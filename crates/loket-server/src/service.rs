@@ -171,6 +171,8 @@ pub async fn conversation(
     id: i64,
 ) -> AppResult<ConversationView> {
     let c = state.store.conversation(id, &user.visible).await?;
+    // Opening the conversation starts the handle-time clock (see loket_store::activity).
+    state.store.activity_view(id, user.id).await?;
     let identities = state.store.identities(c.contact_id).await?;
     let contact_name = identities
         .first()
@@ -328,7 +330,16 @@ pub async fn reply(
         change: "message".into(),
         previous_tenant: None,
     });
+    count_activity(state, user, id).await;
     Ok(m)
+}
+
+/// Adds the agent's time on the conversation to its handle time; a failure only loses that
+/// measurement, never the action itself.
+async fn count_activity(state: &AppState, user: &CurrentUser, id: i64) {
+    if let Err(e) = state.store.activity_act(id, user.id).await {
+        tracing::warn!(conversation = id, error = %e, "handle time not recorded");
+    }
 }
 
 /// Applies a change after checking the role it needs.
@@ -472,6 +483,7 @@ pub async fn change_with(
     if resolving && updated.state == ConversationState::Opgelost.as_str() {
         crate::csat::on_resolved(state, &updated).await;
     }
+    count_activity(state, user, id).await;
     Ok(updated)
 }
 
@@ -575,6 +587,9 @@ pub async fn render_template(
 /// Announces that the user is (or stopped) typing in a conversation.
 pub async fn typing(state: &AppState, user: &CurrentUser, id: i64, active: bool) -> AppResult<()> {
     let c = state.store.conversation(id, &user.visible).await?;
+    if active {
+        count_activity(state, user, id).await;
+    }
     state.hub.publish(HubEvent::Typing {
         tenant: c.tenant_code,
         conversation_id: id,

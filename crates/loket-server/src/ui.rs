@@ -94,6 +94,8 @@ pub struct Nav {
     pub online: bool,
     pub csrf: String,
     pub admin_tenant: Option<String>,
+    /// Has a management role somewhere: the "Cijfers" link.
+    pub dashboard: bool,
     pub active: &'static str,
 }
 
@@ -104,6 +106,14 @@ impl Nav {
             online: user.online,
             csrf: user.csrf.clone(),
             admin_tenant: user.admin_tenants().into_iter().next(),
+            dashboard: user.roles.values().any(|r| {
+                r.iter().any(|r| {
+                    matches!(
+                        r,
+                        Role::Supervisor | Role::Beheerder | Role::Coordinator | Role::Woordvoerder
+                    )
+                })
+            }),
             active,
         }
     }
@@ -147,7 +157,7 @@ pub fn error_page(status: StatusCode, message: &str, lang: &Lang) -> Response {
 }
 
 /// Maps an error on a page: not logged in → login page; otherwise a readable Dutch page.
-fn page_error(e: AppError, lang: Lang) -> Response {
+pub fn page_error(e: AppError, lang: Lang) -> Response {
     match e {
         AppError::Unauthorized => Redirect::to("/login").into_response(),
         e => error_page(e.status(), &e.to_string(), &lang),

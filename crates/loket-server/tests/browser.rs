@@ -404,3 +404,336 @@ async fn channel_admin_pages() {
     assert_accessible(&c, "the channels overview with an account").await;
     screenshot(&c, &shots().join("admin-channels.png")).await;
 }
+
+/// A few months of history for three municipalities of the Utrecht pool, written the way
+/// `loket demo --history` writes it (conversations, messages and rollups in one batch).
+async fn history(app: &TestApp, days: i64) {
+    use loket_store::history::{HistoryBatch, HistoryConversation};
+    let topics: Vec<&'static str> = loket_text::topics::all()
+        .iter()
+        .filter(|t| t.parent.is_some())
+        .map(|t| t.code)
+        .take(14)
+        .collect();
+    let channels = ["webchat", "email", "whatsapp", "api", "mastodon"];
+    let now = chrono::Utc::now().timestamp_millis();
+    let day = 86_400_000i64;
+    // A small linear congruential generator: the same history on every run.
+    let mut x: u64 = 0x5eed;
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % n.max(1)
+    };
+    for (tenant, per_day) in [("GM0344", 24u64), ("GM0339", 4), ("GM0340", 5)] {
+        let mut batch = HistoryBatch::default();
+        for d in 0..days {
+            let start = now - (days - d) * day;
+            for _ in 0..(per_day / 2 + next(per_day)) {
+                let created = start + 7 * 3_600_000 + next(11 * 3_600_000) as i64;
+                if created >= now {
+                    continue;
+                }
+                let fr = created + 60_000 + next(4 * 3_600_000) as i64;
+                let res = fr + next(2 * day as u64) as i64;
+                let done = res < now;
+                let topic = topics[next(topics.len() as u64) as usize];
+                batch.conversations.push(HistoryConversation {
+                    tenant_code: tenant.into(),
+                    channel: channels[next(channels.len() as u64) as usize].into(),
+                    topic: (next(10) > 0).then(|| topic.to_string()),
+                    priority: "normaal".into(),
+                    state: if done { "opgelost" } else { "open" }.into(),
+                    subject: "Vraag van een inwoner".into(),
+                    sentiment: Some(
+                        ["negatief", "neutraal", "neutraal", "positief"][next(4) as usize].into(),
+                    ),
+                    created_at: created,
+                    first_response_at: (fr < now).then_some(fr),
+                    first_resolved_at: done.then_some(res),
+                    resolved_at: done.then_some(res),
+                    reopened_at: vec![],
+                    handled_by_pool: tenant != "GM0344" && next(3) == 0,
+                    messages: {
+                        let mut m = vec![("in", "Ik heb een vraag.".to_string(), created)];
+                        if fr < now {
+                            m.push(("out", "Dank voor uw bericht.".to_string(), fr));
+                        }
+                        m
+                    },
+                });
+            }
+        }
+        app.state.store.insert_history(&batch).await.unwrap();
+    }
+    app.state.store.after_history().await.unwrap();
+}
+
+/// A supervisor opens the dashboard with three months of history, changes the period, drills
+/// down from a bar to the conversations and downloads a CSV; axe-core checks the tenant
+/// dashboard, the drill-down and the pool dashboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_period_drilldown_and_csv() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(loket_store::Backend::Sqlite).await.unwrap();
+    history(&app, 92).await;
+    app.user(
+        "sanne@utrecht.test",
+        "Sanne Bakker",
+        &[
+            ("GM0344", "supervisor"),
+            ("GM0344", "agent"),
+            ("PV26", "coordinator"),
+        ],
+    )
+    .await;
+    let base = app.base.clone();
+    let c = browser.session().await;
+    c.set_window_size(1366, 2600).await.ok();
+    log_in(&c, &base, "sanne@utrecht.test", false).await;
+    // The menu leads to the figures.
+    c.find(Locator::Css("nav.mainnav a[href='/dashboard']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "location.pathname === '/dashboard/GM0344' && document.querySelector('.tiles')",
+        10,
+        "the tenant dashboard",
+    )
+    .await;
+    let contacts_30 = c
+        .execute(
+            "return document.querySelector('.tile .tile-value').textContent.trim()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        contacts_30.as_str(),
+        Some("0"),
+        "history is on the dashboard"
+    );
+    assert_accessible(&c, "the tenant dashboard").await;
+    screenshot(&c, &shots().join("dashboard.png")).await;
+
+    // Change the period to 7 days.
+    c.find(Locator::Css("input[name=periode][value='7d']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.dash-filters button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "location.search.includes('periode=7d') && document.querySelector('input[value=\"7d\"]').checked",
+        10,
+        "the 7-day period",
+    )
+    .await;
+    let contacts_7 = c
+        .execute(
+            "return document.querySelector('.tile .tile-value').textContent.trim()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        contacts_7, contacts_30,
+        "fewer contacts in 7 days than in 30"
+    );
+    let bars = c
+        .execute(
+            "return document.querySelectorAll('#verloop svg.chart rect.bar.link').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bars.as_i64(), Some(14), "7 days × in and out");
+
+    // CSV download of the per-day table, with the browser's session.
+    let csv = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const a = document.querySelector('#verloop a[download]');
+             fetch(a.href).then(async r => done([r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), await r.text()]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(csv[0].as_i64(), Some(200));
+    assert_eq!(csv[1].as_str(), Some("text/csv; charset=utf-8"));
+    assert!(csv[2].as_str().unwrap().contains("loket-gm0344-verloop-"));
+    let body = csv[3].as_str().unwrap();
+    assert!(
+        body.starts_with("Dag,Contacten,Inkomend,Uitgaand\r\n"),
+        "{body}"
+    );
+    assert_eq!(body.lines().count(), 8, "a header and 7 days");
+
+    // Drill down: a click on the first day's bar lists the conversations of that day.
+    c.execute(
+        "document.querySelector('#verloop svg.chart rect.bar.link')
+           .dispatchEvent(new MouseEvent('click', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_js(
+        &c,
+        "location.pathname === '/dashboard/GM0344/gesprekken' && document.querySelector('table#drill tbody tr a[href^=\"/conversations/\"]')",
+        10,
+        "the conversations behind the bar",
+    )
+    .await;
+    assert_accessible(&c, "the drill-down list").await;
+    screenshot(&c, &shots().join("dashboard-drilldown.png")).await;
+    c.find(Locator::Css("table#drill tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "location.pathname.startsWith('/conversations/')",
+        10,
+        "a conversation from the drill-down",
+    )
+    .await;
+
+    // The pool's dashboard: the municipalities it serves.
+    c.goto(&format!("{base}/dashboard/PV26?periode=30d"))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('#gemeenten')",
+        10,
+        "the pool dashboard",
+    )
+    .await;
+    assert_accessible(&c, "the pool dashboard").await;
+    screenshot(&c, &shots().join("dashboard-pool.png")).await;
+}
+
+/// Screenshots of a running demo with a year of history (`loket demo --history 365d`), for
+/// the documentation: not part of the test run. Run with
+/// `LOKET_SCREENSHOT_DEMO=http://127.0.0.1:8080 LOKET_SCREENSHOT_CREDS=loket-data/demo-wachtwoorden.txt
+///  cargo test -p loket-server --test browser demo_screenshots -- --ignored`.
+/// Every page is also checked with axe-core and its load time printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running demo with history"]
+async fn demo_screenshots() {
+    let base = std::env::var("LOKET_SCREENSHOT_DEMO").expect("LOKET_SCREENSHOT_DEMO");
+    let creds = std::fs::read_to_string(
+        std::env::var("LOKET_SCREENSHOT_CREDS").expect("LOKET_SCREENSHOT_CREDS"),
+    )
+    .unwrap();
+    let password = |email: &str| -> String {
+        creds
+            .lines()
+            .find(|l| l.starts_with(email))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("{email} not in the credentials file"))
+            .to_string()
+    };
+    let browser = Browser::start().await.expect("a browser");
+    let dir = shots().join("demo");
+    for (email, pages) in [
+        (
+            "sanne@utrecht.demo",
+            vec![
+                ("/dashboard/GM0344?periode=30d", "dashboard-utrecht-30d.png"),
+                (
+                    "/dashboard/GM0344?periode=aangepast&van=YEAR_AGO&tot=TODAY",
+                    "dashboard-utrecht-jaar.png",
+                ),
+                ("/admin/GM0344/benchmark", "benchmark-utrecht.png"),
+                ("/admin/GM0344/bezetting", "bezetting-utrecht.png"),
+                ("/admin/GM0344/volwassenheid", "volwassenheid-utrecht.png"),
+                (
+                    "/dashboard/GM0344/weekoverzicht",
+                    "weekoverzicht-utrecht.png",
+                ),
+            ],
+        ),
+        (
+            "pim@regio-utrecht.demo",
+            vec![
+                ("/dashboard/PV26?periode=30d", "dashboard-pool-utrecht.png"),
+                ("/admin/PV26/bezetting", "bezetting-pool-utrecht.png"),
+            ],
+        ),
+        (
+            "noor@mijngemeente.demo",
+            vec![("/dashboard/NL?periode=7d", "dashboard-landelijk-7d.png")],
+        ),
+    ] {
+        let c = browser.session().await;
+        c.set_window_size(1440, 3000).await.ok();
+        c.goto(&format!("{base}/login")).await.unwrap();
+        wait_js(&c, "document.querySelector('#email')", 10, "login").await;
+        c.find(Locator::Css("#email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        c.find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .send_keys(&password(email))
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_js(&c, "location.pathname === '/inbox'", 20, "the inbox").await;
+        let today = chrono::Utc::now().date_naive();
+        for (path, file) in pages {
+            let path = path
+                .replace(
+                    "YEAR_AGO",
+                    &(today - chrono::Duration::days(364)).to_string(),
+                )
+                .replace("TODAY", &today.to_string());
+            let started = std::time::Instant::now();
+            c.goto(&format!("{base}{path}")).await.unwrap();
+            wait_js(&c, "document.readyState === 'complete'", 60, &path).await;
+            println!("{path}: {} ms", started.elapsed().as_millis());
+            let v = axe_violations(&c).await;
+            if !v.is_empty() {
+                println!("axe on {path}:\n{}", describe_violations(&v));
+            }
+            // The whole page, not only the viewport.
+            let h = c
+                .execute("return document.documentElement.scrollHeight", vec![])
+                .await
+                .unwrap()
+                .as_u64()
+                .unwrap_or(3000);
+            c.set_window_size(1440, h.clamp(900, 9000) as u32)
+                .await
+                .ok();
+            screenshot(&c, &dir.join(file)).await;
+            c.set_window_size(1440, 3000).await.ok();
+        }
+        c.close().await.ok();
+    }
+}

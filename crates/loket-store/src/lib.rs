@@ -4,17 +4,21 @@
 //! each pool by [`with_pool!`]; only the migrations and full-text search differ per backend.
 //! See `docs/adr/0001-one-store-two-databases.md`.
 
+pub mod activity;
 pub mod admin;
 pub mod channels;
 pub mod conversations;
 pub mod csat;
+pub mod dashboard;
 pub mod history;
+pub mod insight;
 pub mod klantinteracties;
 mod model;
 pub mod open311;
 pub mod outbox;
 pub mod rollups;
 mod search;
+pub mod summaries;
 mod tenants;
 mod users;
 

@@ -392,7 +392,7 @@ impl ConvKey {
 }
 
 /// The tenant on whose behalf a conversation counts (`c` joined with its tenant `t`).
-const BEHALF: &str = "CASE WHEN t.kind = 'regio' AND c.origin_tenant_code LIKE 'GM%' THEN c.origin_tenant_code ELSE c.tenant_code END";
+pub(crate) const BEHALF: &str = "CASE WHEN t.kind = 'regio' AND c.origin_tenant_code LIKE 'GM%' THEN c.origin_tenant_code ELSE c.tenant_code END";
 
 pub(crate) fn conv_key_sql() -> String {
     format!(

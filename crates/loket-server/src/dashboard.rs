@@ -1,0 +1,2096 @@
+//! Management dashboards: one page serves a municipality, a regional pool (the municipalities
+//! it serves plus its own conversations) and the national view (every tenant). Figures come
+//! from the rollups (`Store::rollups`), the live parts (backlog, service levels, satisfaction)
+//! from small aggregate queries. Every chart has a table next to it, every table a CSV export,
+//! and every bar leads to the conversations behind it.
+
+use crate::auth::CurrentUser;
+use crate::charts::{self, Bar, Chart};
+use crate::error::AppError;
+use crate::i18n::{Tr, lang_of};
+use crate::state::{AppState, Tenant};
+use crate::ui::{Nav, error_page, page, page_error, tr};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use loket_core::metrics::figures::BACKLOG_BUCKETS;
+use loket_core::metrics::{Period, hour_of_week, local_day};
+use loket_core::{Role, TenantKind};
+use loket_store::dashboard::DashFilter;
+use loket_store::rollups::RollupRow;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(home))
+        .route("/dashboard/{code}", get(dashboard))
+        .route("/dashboard/{code}/gesprekken", get(drill))
+        .route("/dashboard/{code}/export/{table}", get(export))
+        .route("/dashboard/{code}/weekoverzicht", get(weekly))
+}
+
+/// Roles that see management information of a tenant.
+const MI_ROLES: [Role; 4] = [
+    Role::Supervisor,
+    Role::Beheerder,
+    Role::Coordinator,
+    Role::Woordvoerder,
+];
+
+/// The national tenant's code.
+const NATIONAL: &str = "NL";
+
+/// The dashboard a user lands on: the first tenant they may see figures of, national first.
+pub fn home_of(user: &CurrentUser, state: &AppState) -> Option<String> {
+    if may_view(user, state, NATIONAL) {
+        return Some(NATIONAL.into());
+    }
+    let mut codes: Vec<&String> = user.roles.keys().collect();
+    // Municipalities before pools: a supervisor's own figures first.
+    codes.sort_by_key(|c| (!c.starts_with("GM"), c.as_str()));
+    codes
+        .into_iter()
+        .find(|c| may_view(user, state, c))
+        .cloned()
+}
+
+/// Whether `user` may see the figures of `code`: a management role on the tenant itself, on a
+/// pool that serves it, or national.
+pub fn may_view(user: &CurrentUser, state: &AppState, code: &str) -> bool {
+    let has = |t: &str| MI_ROLES.iter().any(|r| user.has_role(t, *r));
+    if has(code) {
+        return true;
+    }
+    if user.has_role(NATIONAL, Role::Coordinator) || user.has_role(NATIONAL, Role::Supervisor) {
+        return true;
+    }
+    state
+        .tenant(code)
+        .and_then(|t| t.pool_code)
+        .is_some_and(|p| has(&p))
+}
+
+/// The tenants whose rollups make up the figures of `t`.
+fn scope_of(state: &AppState, t: &Tenant) -> Vec<String> {
+    let all = state.tenants();
+    let mut out: Vec<String> = match t.kind {
+        TenantKind::Gemeente => vec![t.code.clone()],
+        TenantKind::Regio => all
+            .values()
+            .filter(|m| m.pool_code.as_deref() == Some(t.code.as_str()) || m.code == t.code)
+            .map(|m| m.code.clone())
+            .collect(),
+        TenantKind::Nationaal => all.keys().cloned().collect(),
+    };
+    out.sort();
+    out
+}
+
+// ---------------------------------------------------------------------------- query
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct DashQuery {
+    #[serde(default)]
+    periode: Option<String>,
+    #[serde(default)]
+    van: Option<String>,
+    #[serde(default)]
+    tot: Option<String>,
+    #[serde(default)]
+    kanaal: Option<String>,
+    #[serde(default)]
+    onderwerp: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    pagina: Option<u32>,
+}
+
+/// The chosen period: whole local days `first..=last`.
+#[derive(Debug, Clone)]
+struct Picked {
+    key: &'static str,
+    first: NaiveDate,
+    last: NaiveDate,
+    period: Period,
+}
+
+impl Picked {
+    fn days(&self) -> i64 {
+        (self.last - self.first).num_days() + 1
+    }
+}
+
+const PERIODS: [(&str, &str); 4] = [
+    ("vandaag", "Vandaag"),
+    ("7d", "7 dagen"),
+    ("30d", "30 dagen"),
+    ("aangepast", "Zelf kiezen"),
+];
+
+fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s?.trim(), "%Y-%m-%d").ok()
+}
+
+/// The period of the query; a bad custom range falls back to 30 days with a Dutch message.
+fn pick(q: &DashQuery, today: NaiveDate) -> (Picked, Option<String>) {
+    let span = |key: &'static str, first: NaiveDate, last: NaiveDate| Picked {
+        key,
+        first,
+        last,
+        period: Period::local_days(first, last).expect("valid local days"),
+    };
+    let default = span("30d", today - Duration::days(29), today);
+    match q.periode.as_deref().unwrap_or("30d") {
+        "vandaag" => (span("vandaag", today, today), None),
+        "7d" => (span("7d", today - Duration::days(6), today), None),
+        "30d" => (default, None),
+        "aangepast" => {
+            let (Some(first), Some(last)) =
+                (parse_date(q.van.as_deref()), parse_date(q.tot.as_deref()))
+            else {
+                return (
+                    default,
+                    Some("Vul een begin- en einddatum in (dag-maand-jaar).".into()),
+                );
+            };
+            if last < first {
+                return (
+                    default,
+                    Some("De einddatum ligt vóór de begindatum.".into()),
+                );
+            }
+            if first > today {
+                return (default, Some("De periode ligt in de toekomst.".into()));
+            }
+            if (last - first).num_days() > 366 {
+                return (
+                    default,
+                    Some("Kies een periode van hoogstens een jaar.".into()),
+                );
+            }
+            if first.year() < 2000 {
+                return (default, Some("Kies een datum na 2000.".into()));
+            }
+            (span("aangepast", first, last.min(today)), None)
+        }
+        _ => (
+            default,
+            Some("Onbekende periode; de laatste 30 dagen worden getoond.".into()),
+        ),
+    }
+}
+
+/// Validated filters of the query.
+#[derive(Debug, Clone, Default)]
+struct Filters {
+    channel: Option<String>,
+    topic: Option<String>,
+    team: Option<(i64, String)>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+// ---------------------------------------------------------------------------- model
+
+/// A table on the page and in its CSV export; the first cell links to the conversations.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub id: &'static str,
+    pub caption: String,
+    pub head: Vec<String>,
+    pub rows: Vec<TableRow>,
+    /// Numeric columns are right-aligned (all but the first).
+    pub csv: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableRow {
+    pub cells: Vec<String>,
+    pub href: Option<String>,
+}
+
+/// A chart with its table.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub id: &'static str,
+    pub title: String,
+    pub intro: String,
+    pub svg: String,
+    pub table: Table,
+    /// The heat-map table is itself the chart: no separate image.
+    pub heat: bool,
+    /// Spans the whole width of the page grid.
+    pub wide: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tile {
+    pub label: String,
+    pub value: String,
+    pub note: String,
+    pub figure: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    t: Tr,
+    nav: Option<Nav>,
+    code: String,
+    title: String,
+    scope_note: String,
+    periods: Vec<(&'static str, &'static str, bool)>,
+    van: String,
+    tot: String,
+    period_label: String,
+    error: Option<String>,
+    channels: Vec<(String, String, bool)>,
+    topics: Vec<(String, String, bool)>,
+    teams: Vec<(String, String, bool)>,
+    filter_note: String,
+    tiles: Vec<Tile>,
+    sections: Vec<Section>,
+    query: String,
+    switch: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard_weekly.html")]
+struct WeeklyPage {
+    t: Tr,
+    nav: Option<Nav>,
+    code: String,
+    title: String,
+    subject: String,
+    text: String,
+    mail_on: bool,
+    /// (week, recipient, state, when, error)
+    log: Vec<(String, String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard_list.html")]
+struct DrillPage {
+    t: Tr,
+    nav: Option<Nav>,
+    title: String,
+    what: String,
+    table: Table,
+    total: i64,
+    page: u32,
+    pages: u32,
+    prev: Option<String>,
+    next: Option<String>,
+    back: String,
+}
+
+// ---------------------------------------------------------------------------- formatting
+
+/// `12345` → `12.345` (Dutch thousands separator).
+pub fn int_nl(v: i64) -> String {
+    let s = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if v < 0 { format!("-{out}") } else { out }
+}
+
+/// One decimal with a comma.
+fn dec_nl(v: f64) -> String {
+    format!("{v:.1}").replace('.', ",")
+}
+
+fn pct(part: i64, whole: i64) -> String {
+    if whole <= 0 {
+        "–".into()
+    } else {
+        format!("{} %", dec_nl(100.0 * part as f64 / whole as f64))
+    }
+}
+
+/// A duration in Dutch: `45 s`, `12 min`, `3 u 05 min`, `2 d 4 u`.
+pub fn dur_nl(secs: Option<u64>) -> String {
+    let Some(s) = secs else { return "–".into() };
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => format!("{} u {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} u", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+pub(crate) fn day_label(d: NaiveDate) -> String {
+    const M: [&str; 12] = [
+        "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+    ];
+    format!("{} {}", d.day(), M[d.month0() as usize])
+}
+
+fn channel_label(c: &str) -> String {
+    loket_core::Channel::parse(c)
+        .map(|c| c.label().to_string())
+        .unwrap_or_else(|| c.to_string())
+}
+
+fn topic_label(t: &str) -> String {
+    if t.is_empty() {
+        return "Onbekend onderwerp".into();
+    }
+    loket_text::topics::get(t)
+        .map(|x| x.label_nl.to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn ms(t: chrono::DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A URL query string from pairs, empty values left out.
+fn qs(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+        out.push(if out.is_empty() { '?' } else { '&' });
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&urlencode(v));
+    }
+    out
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------- computing
+
+/// Everything a dashboard shows, computed once per request.
+struct Computed {
+    tiles: Vec<Tile>,
+    sections: Vec<Section>,
+    channels: Vec<String>,
+    topics: Vec<String>,
+}
+
+struct Ctx<'a> {
+    state: &'a AppState,
+    code: &'a str,
+    tenant: &'a Tenant,
+    picked: &'a Picked,
+    filters: &'a Filters,
+    /// Satisfaction per agent is for supervisors only.
+    show_agents: bool,
+}
+
+impl Ctx<'_> {
+    /// A drill-down link for the conversations that started in `first..=last` with `extra`.
+    fn drill(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+        channel: &str,
+        topic: Option<&str>,
+    ) -> String {
+        let (van, tot) = (first.to_string(), last.to_string());
+        let team = self
+            .filters
+            .team
+            .as_ref()
+            .map(|t| t.0.to_string())
+            .unwrap_or_default();
+        let ch = if channel.is_empty() {
+            self.filters.channel.clone().unwrap_or_default()
+        } else {
+            channel.to_string()
+        };
+        let tp = match topic {
+            Some(t) => t.to_string(),
+            None => self.filters.topic.clone().unwrap_or_default(),
+        };
+        let mut pairs = vec![
+            ("periode", "aangepast"),
+            ("van", van.as_str()),
+            ("tot", tot.as_str()),
+            ("kanaal", ch.as_str()),
+            ("team", team.as_str()),
+        ];
+        // An empty topic means "no topic" in a drill-down: pass it as "-".
+        let tp_param = if topic == Some("") {
+            "-".to_string()
+        } else {
+            tp
+        };
+        pairs.push(("onderwerp", tp_param.as_str()));
+        format!("/dashboard/{}/gesprekken{}", self.code, qs(&pairs))
+    }
+
+    fn all_period(&self, channel: &str, topic: Option<&str>) -> String {
+        self.drill(self.picked.first, self.picked.last, channel, topic)
+    }
+
+    fn filter(&self, tenants: Vec<String>) -> DashFilter {
+        DashFilter {
+            tenants,
+            channel: self.filters.channel.clone(),
+            topic: self.filters.topic.clone(),
+            team_id: self.filters.team.as_ref().map(|t| t.0),
+        }
+    }
+}
+
+fn keep(r: &RollupRow, f: &Filters) -> bool {
+    f.channel.as_deref().is_none_or(|c| r.channel == c)
+        && f.topic.as_deref().is_none_or(|t| r.topic == t)
+}
+
+async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
+    let state = ctx.state;
+    let tenants = scope_of(state, ctx.tenant);
+    let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
+    let all_rows = state.store.rollups(&tenants, from, to).await?;
+    let mut channels: Vec<String> = all_rows.iter().map(|r| r.channel.clone()).collect();
+    channels.sort();
+    channels.dedup();
+    let mut topics: Vec<String> = all_rows.iter().map(|r| r.topic.clone()).collect();
+    topics.sort();
+    topics.dedup();
+    let rows: Vec<&RollupRow> = all_rows.iter().filter(|r| keep(r, ctx.filters)).collect();
+    let total = RollupRow::total(rows.iter().copied());
+    let now = Utc::now();
+    let dfilter = ctx.filter(tenants.clone());
+    let sla = state
+        .store
+        .started_counts(&dfilter, from, to, ms(now))
+        .await?;
+    let csat = state.store.csat_counts(&dfilter, from, to).await?;
+    let open = state.store.open_conversation_starts(&dfilter).await?;
+
+    // Hour of week: the last four weeks of the period at most, from hourly rows.
+    let how_from = from.max(to - 28 * 86_400_000);
+    let how_rows = state.store.rollups(&tenants, how_from, to).await?;
+
+    let inhabitants: i64 = {
+        let all = state.tenants();
+        tenants
+            .iter()
+            .filter_map(|c| all.get(c))
+            .filter(|t| t.kind == TenantKind::Gemeente)
+            .filter_map(|t| t.inhabitants)
+            .sum()
+    };
+
+    // Business time: from the raw rows with each municipality's opening hours, a sample of
+    // at most about 5,000 per figure. Not for the national view (every municipality has its
+    // own hours; the clock-time figures compare them).
+    let business = if ctx.tenant.kind == TenantKind::Nationaal {
+        None
+    } else {
+        Some((
+            business_percentiles(ctx, &dfilter, true, total.first_responses, from, to).await?,
+            business_percentiles(ctx, &dfilter, false, total.resolutions, from, to).await?,
+        ))
+    };
+
+    // Handle time of the conversations resolved in the period (a sample for long periods).
+    let every = (total.resolutions / 5_000).max(1);
+    let mut handle = state.store.handle_sample(&dfilter, from, to, every).await?;
+    handle.sort_unstable();
+    let handle_rank = |p: usize| -> Option<u64> {
+        let i = (p * handle.len()).div_ceil(100).max(1) - 1;
+        handle.get(i).map(|v| *v as u64)
+    };
+
+    // ---------------------------------------------------------------- tiles
+    let fr = &total.first_response_hist;
+    let res = &total.resolution_hist;
+    let biz_note = |b: Option<(Option<u64>, Option<u64>, bool)>| match b {
+        Some((p50, p90, sampled)) => format!(
+            "kantoortijd: mediaan {}, 90 % {}{}",
+            dur_nl(p50),
+            dur_nl(p90),
+            if sampled { " (steekproef)" } else { "" }
+        ),
+        None => String::new(),
+    };
+    let mut tiles = vec![
+        Tile {
+            label: "Contacten".into(),
+            value: int_nl(total.new_conversations),
+            note: format!(
+                "{} berichten in, {} uit",
+                int_nl(total.inbound),
+                int_nl(total.outbound)
+            ),
+            figure: "contacts",
+        },
+        Tile {
+            label: "Eerste reactie (mediaan)".into(),
+            value: dur_nl(fr.percentile(50)),
+            note: format!(
+                "kloktijd; 90 % binnen {}. {}",
+                dur_nl(fr.percentile(90)),
+                biz_note(business.map(|b| b.0))
+            ),
+            figure: "first_response_time",
+        },
+        Tile {
+            label: "Afhandeltijd (mediaan)".into(),
+            value: dur_nl(res.percentile(50)),
+            note: format!(
+                "kloktijd; 90 % binnen {}. {}",
+                dur_nl(res.percentile(90)),
+                biz_note(business.map(|b| b.1))
+            ),
+            figure: "resolution_time",
+        },
+        Tile {
+            label: "Servicenorm eerste reactie".into(),
+            value: pct(sla.first_met, sla.first_total),
+            note: format!(
+                "afhandeling {} binnen de norm",
+                pct(sla.resolution_met, sla.resolution_total)
+            ),
+            figure: "sla_first_response",
+        },
+        Tile {
+            label: "Tevredenheid".into(),
+            value: pct(csat.satisfied, csat.answers),
+            note: if csat.answers > 0 {
+                format!(
+                    "{} antwoorden, gemiddeld {} van 5",
+                    int_nl(csat.answers),
+                    dec_nl(csat.score_sum as f64 / csat.answers as f64)
+                )
+            } else {
+                "nog geen antwoorden".into()
+            },
+            figure: "csat",
+        },
+        Tile {
+            label: "Heropend".into(),
+            value: pct(total.reopens, total.resolutions),
+            note: format!(
+                "{} van {} opgelost",
+                int_nl(total.reopens),
+                int_nl(total.resolutions)
+            ),
+            figure: "reopen_rate",
+        },
+        Tile {
+            label: "Behandeltijd (mediaan)".into(),
+            value: dur_nl(handle_rank(50)),
+            note: if handle.is_empty() {
+                "nog geen gemeten activiteit".into()
+            } else {
+                format!(
+                    "actieve tijd per opgelost gesprek; 90 % binnen {}, gemiddeld {}{}",
+                    dur_nl(handle_rank(90)),
+                    dur_nl(Some(
+                        handle.iter().sum::<i64>() as u64 / handle.len() as u64
+                    )),
+                    if every > 1 { " (steekproef)" } else { "" }
+                )
+            },
+            figure: "handle_time",
+        },
+        Tile {
+            label: "Achterstand nu".into(),
+            value: int_nl(open.len() as i64),
+            note: "gesprekken wachten op een medewerker".into(),
+            figure: "backlog",
+        },
+    ];
+    if ctx.tenant.kind != TenantKind::Regio {
+        tiles.push(Tile {
+            label: "Via de regiopool".into(),
+            value: pct(total.pool_handled, total.first_responses),
+            note: "van de eerste reacties".into(),
+            figure: "pool_share",
+        });
+    }
+    if inhabitants > 0 {
+        let per = total.new_conversations as f64 * 1000.0 / inhabitants as f64;
+        tiles.push(Tile {
+            label: "Contacten per 1.000 inwoners".into(),
+            value: dec_nl(per),
+            note: format!("{} inwoners", int_nl(inhabitants)),
+            figure: "contacts_per_1000",
+        });
+    }
+
+    let mut sections = Vec::new();
+
+    // ---------------------------------------------------------------- over time
+    let weekly = ctx.picked.days() > 62;
+    let mut buckets: BTreeMap<NaiveDate, (i64, i64, i64)> = BTreeMap::new();
+    let bucket_of = |d: NaiveDate| {
+        if weekly {
+            d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+        } else {
+            d
+        }
+    };
+    let mut d = ctx.picked.first;
+    while d <= ctx.picked.last {
+        buckets.entry(bucket_of(d)).or_default();
+        d += Duration::days(1);
+    }
+    for r in &rows {
+        let day = local_day(
+            Utc.timestamp_millis_opt(r.hour_start)
+                .single()
+                .unwrap_or(now),
+        );
+        let e = buckets.entry(bucket_of(day)).or_default();
+        e.0 += r.new_conversations;
+        e.1 += r.inbound;
+        e.2 += r.outbound;
+    }
+    let unit = if weekly { "week" } else { "dag" };
+    let mut bars = Vec::new();
+    let mut trows = Vec::new();
+    for (start, (c, i, o)) in &buckets {
+        let end = if weekly {
+            (*start + Duration::days(6)).min(ctx.picked.last)
+        } else {
+            *start
+        };
+        let first = (*start).max(ctx.picked.first);
+        let label = if weekly {
+            format!("wk {}", start.iso_week().week())
+        } else {
+            day_label(*start)
+        };
+        let href = ctx.drill(first, end, "", None);
+        bars.push(Bar {
+            label: label.clone(),
+            values: vec![*i as f64, *o as f64],
+            href: Some(href.clone()),
+        });
+        let period_cell = if weekly {
+            format!("{} t/m {}", day_label(first), day_label(end))
+        } else {
+            day_label(*start)
+        };
+        trows.push(TableRow {
+            cells: vec![period_cell, int_nl(*c), int_nl(*i), int_nl(*o)],
+            href: Some(href),
+        });
+    }
+    let total_in: i64 = buckets.values().map(|b| b.1).sum();
+    sections.push(Section {
+        id: "verloop",
+        title: format!("Berichten per {unit}"),
+        intro: format!(
+            "Inkomende berichten van inwoners en antwoorden van medewerkers per {unit}. Klik op een staaf of een {unit} in de tabel voor de gesprekken die toen begonnen."
+        ),
+        svg: charts::columns(&Chart {
+            id: "ch-verloop".into(),
+            title: format!("Berichten per {unit}"),
+            desc: format!(
+                "Staafdiagram: {} inkomende en {} uitgaande berichten over {} {}en; de tabel eronder geeft de getallen.",
+                int_nl(total_in),
+                int_nl(buckets.values().map(|b| b.2).sum()),
+                buckets.len(),
+                unit
+            ),
+            series: vec!["Inkomend".into(), "Uitgaand".into()],
+            bars,
+            stacked: false,
+            colours: None,
+        }),
+        table: Table {
+            id: "verloop",
+            caption: format!("Contacten en berichten per {unit}"),
+            head: vec![
+                if weekly { "Week" } else { "Dag" }.into(),
+                "Contacten".into(),
+                "Inkomend".into(),
+                "Uitgaand".into(),
+            ],
+            rows: trows,
+            csv: String::new(),
+        },
+        heat: false,
+        wide: true,
+    });
+
+    // ---------------------------------------------------------------- per channel
+    #[derive(Default)]
+    struct Agg {
+        row: RollupRow,
+    }
+    let mut by_channel: BTreeMap<String, Agg> = BTreeMap::new();
+    let mut by_topic: BTreeMap<String, Agg> = BTreeMap::new();
+    let mut by_tenant: BTreeMap<String, Agg> = BTreeMap::new();
+    for r in &rows {
+        by_channel.entry(r.channel.clone()).or_default().row.add(r);
+        by_topic.entry(r.topic.clone()).or_default().row.add(r);
+        by_tenant
+            .entry(r.tenant_code.clone())
+            .or_default()
+            .row
+            .add(r);
+    }
+    let mut ch_sorted: Vec<(&String, &Agg)> = by_channel.iter().collect();
+    ch_sorted.sort_by_key(|(c, a)| (-a.row.new_conversations, (*c).clone()));
+    let mut bars = Vec::new();
+    let mut trows = Vec::new();
+    for (c, a) in &ch_sorted {
+        let href = ctx.all_period(c, None);
+        bars.push(Bar {
+            label: channel_label(c),
+            values: vec![a.row.new_conversations as f64],
+            href: Some(href.clone()),
+        });
+        trows.push(TableRow {
+            cells: vec![
+                channel_label(c),
+                int_nl(a.row.new_conversations),
+                int_nl(a.row.inbound),
+                int_nl(a.row.outbound),
+                dur_nl(a.row.first_response_hist.percentile(50)),
+                dur_nl(a.row.first_response_hist.percentile(90)),
+            ],
+            href: Some(href),
+        });
+    }
+    sections.push(Section {
+        id: "kanalen",
+        title: "Contacten per kanaal".into(),
+        intro: "Waar inwoners ons bereiken, met de reactietijd per kanaal.".into(),
+        svg: charts::rows(&Chart {
+            id: "ch-kanalen".into(),
+            title: "Contacten per kanaal".into(),
+            desc: format!(
+                "Liggend staafdiagram van {} kanalen; het grootste is {}.",
+                ch_sorted.len(),
+                ch_sorted
+                    .first()
+                    .map(|(c, a)| format!(
+                        "{} met {} contacten",
+                        channel_label(c),
+                        int_nl(a.row.new_conversations)
+                    ))
+                    .unwrap_or_else(|| "er zijn geen contacten".into())
+            ),
+            series: vec!["Contacten".into()],
+            bars,
+            stacked: false,
+            colours: None,
+        }),
+        table: Table {
+            id: "kanalen",
+            caption: "Contacten, berichten en eerste reactie per kanaal".into(),
+            head: vec![
+                "Kanaal".into(),
+                "Contacten".into(),
+                "Inkomend".into(),
+                "Uitgaand".into(),
+                "Eerste reactie mediaan".into(),
+                "Eerste reactie 90 %".into(),
+            ],
+            rows: trows,
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+
+    // ---------------------------------------------------------------- per topic
+    let mut tp_sorted: Vec<(&String, &Agg)> = by_topic.iter().collect();
+    tp_sorted.sort_by_key(|(t, a)| (-a.row.new_conversations, (*t).clone()));
+    let contacts_total = total.new_conversations.max(0);
+    let mut bars = Vec::new();
+    let mut trows = Vec::new();
+    for (i, (t, a)) in tp_sorted.iter().enumerate() {
+        let href = ctx.all_period("", Some(t));
+        if i < 12 {
+            bars.push(Bar {
+                label: topic_label(t),
+                values: vec![a.row.new_conversations as f64],
+                href: Some(href.clone()),
+            });
+        }
+        let neg = a.row.sentiment_negative;
+        let sent = a.row.sentiment_negative + a.row.sentiment_neutral + a.row.sentiment_positive;
+        trows.push(TableRow {
+            cells: vec![
+                topic_label(t),
+                int_nl(a.row.new_conversations),
+                pct(a.row.new_conversations, contacts_total),
+                dur_nl(a.row.resolution_hist.percentile(50)),
+                pct(neg, sent),
+            ],
+            href: Some(href),
+        });
+    }
+    sections.push(Section {
+        id: "onderwerpen",
+        title: "Onderwerpen".into(),
+        intro: "Waar inwoners over schrijven (de twaalf grootste in de grafiek, alle in de tabel)."
+            .into(),
+        svg: charts::rows(&Chart {
+            id: "ch-onderwerpen".into(),
+            title: "Contacten per onderwerp".into(),
+            desc: format!(
+                "Liggend staafdiagram van de {} grootste van {} onderwerpen.",
+                tp_sorted.len().min(12),
+                tp_sorted.len()
+            ),
+            series: vec!["Contacten".into()],
+            bars,
+            stacked: false,
+            colours: None,
+        }),
+        table: Table {
+            id: "onderwerpen",
+            caption: "Contacten, afhandeltijd en negatief sentiment per onderwerp".into(),
+            head: vec![
+                "Onderwerp".into(),
+                "Contacten".into(),
+                "Aandeel".into(),
+                "Afhandeltijd mediaan".into(),
+                "Negatief".into(),
+            ],
+            rows: trows,
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+
+    // ---------------------------------------------------------------- per municipality
+    if ctx.tenant.kind != TenantKind::Gemeente {
+        let all = state.tenants();
+        let mut tn_sorted: Vec<(&String, &Agg)> = by_tenant.iter().collect();
+        tn_sorted.sort_by_key(|(t, a)| (-a.row.new_conversations, (*t).clone()));
+        let mut bars = Vec::new();
+        let mut trows = Vec::new();
+        for (i, (code, a)) in tn_sorted.iter().enumerate() {
+            let tn = all.get(code.as_str());
+            let name = tn
+                .map(|t| t.display_name.clone())
+                .unwrap_or_else(|| (*code).clone());
+            let per = tn
+                .and_then(|t| t.inhabitants)
+                .filter(|n| *n > 0)
+                .map(|n| dec_nl(a.row.new_conversations as f64 * 1000.0 / n as f64))
+                .unwrap_or_else(|| "–".into());
+            let href = format!(
+                "/dashboard/{code}{}",
+                qs(&[
+                    ("periode", ctx.picked.key),
+                    ("van", &ctx.picked.first.to_string()),
+                    ("tot", &ctx.picked.last.to_string()),
+                ])
+            );
+            if i < 15 {
+                bars.push(Bar {
+                    label: name.clone(),
+                    values: vec![a.row.new_conversations as f64],
+                    href: Some(href.clone()),
+                });
+            }
+            trows.push(TableRow {
+                cells: vec![
+                    name,
+                    int_nl(a.row.new_conversations),
+                    per,
+                    dur_nl(a.row.first_response_hist.percentile(50)),
+                    pct(a.row.pool_handled, a.row.first_responses),
+                ],
+                href: Some(href),
+            });
+        }
+        sections.push(Section {
+            id: "gemeenten",
+            title: "Per gemeente".into(),
+            intro: "Contacten per gemeente namens wie het gesprek liep; klik door naar het dashboard van die gemeente.".into(),
+            svg: charts::rows_sized(&Chart {
+                id: "ch-gemeenten".into(),
+                title: "Contacten per gemeente".into(),
+                desc: format!(
+                    "Liggend staafdiagram van de {} gemeenten met de meeste contacten, van {} in totaal.",
+                    tn_sorted.len().min(15),
+                    tn_sorted.len()
+                ),
+                series: vec!["Contacten".into()],
+                bars,
+                stacked: false,
+                colours: None,
+            }, 800),
+            table: Table {
+                id: "gemeenten",
+                caption: "Contacten, contacten per 1.000 inwoners, eerste reactie en poolaandeel per gemeente".into(),
+                head: vec![
+                    "Gemeente".into(),
+                    "Contacten".into(),
+                    "Per 1.000 inwoners".into(),
+                    "Eerste reactie mediaan".into(),
+                    "Via de pool".into(),
+                ],
+                rows: trows,
+                csv: String::new(),
+            },
+            heat: false,
+            wide: true,
+        });
+    }
+
+    // ---------------------------------------------------------------- sentiment per week
+    let mut sent: BTreeMap<NaiveDate, (i64, i64, i64)> = BTreeMap::new();
+    let week_of = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    for r in &rows {
+        let day = local_day(
+            Utc.timestamp_millis_opt(r.hour_start)
+                .single()
+                .unwrap_or(now),
+        );
+        let e = sent.entry(week_of(day)).or_default();
+        e.0 += r.sentiment_negative;
+        e.1 += r.sentiment_neutral;
+        e.2 += r.sentiment_positive;
+    }
+    let mut bars = Vec::new();
+    let mut trows = Vec::new();
+    for (w, (n, u, p)) in &sent {
+        let tot = (n + u + p).max(1) as f64;
+        let href = ctx.drill(
+            (*w).max(ctx.picked.first),
+            (*w + Duration::days(6)).min(ctx.picked.last),
+            "",
+            None,
+        );
+        bars.push(Bar {
+            label: format!("wk {}", w.iso_week().week()),
+            values: vec![
+                100.0 * *n as f64 / tot,
+                100.0 * *u as f64 / tot,
+                100.0 * *p as f64 / tot,
+            ],
+            href: Some(href.clone()),
+        });
+        trows.push(TableRow {
+            cells: vec![
+                format!("week {} ({})", w.iso_week().week(), day_label(*w)),
+                int_nl(*n),
+                int_nl(*u),
+                int_nl(*p),
+                pct(*n, n + u + p),
+            ],
+            href: Some(href),
+        });
+    }
+    sections.push(Section {
+        id: "sentiment",
+        title: "Sentiment per week".into(),
+        intro: "De toon van het eerste bericht van elk gesprek, als aandeel per week.".into(),
+        svg: charts::columns_sized(&Chart {
+            id: "ch-sentiment".into(),
+            title: "Sentiment per week".into(),
+            desc: format!(
+                "Gestapeld staafdiagram in procenten: negatief, neutraal en positief per week over {} weken; in totaal {} negatief.",
+                sent.len(),
+                pct(total.sentiment_negative, total.sentiment_negative + total.sentiment_neutral + total.sentiment_positive)
+            ),
+            series: vec!["Negatief".into(), "Neutraal".into(), "Positief".into()],
+            bars,
+            stacked: true,
+            colours: Some(vec!["#b0251b", "#737d88", "#22672a"]),
+        }, 560),
+        table: Table {
+            id: "sentiment",
+            caption: "Aantal gesprekken per sentiment per week".into(),
+            head: vec![
+                "Week".into(),
+                "Negatief".into(),
+                "Neutraal".into(),
+                "Positief".into(),
+                "Aandeel negatief".into(),
+            ],
+            rows: trows,
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+
+    // ---------------------------------------------------------------- hour of week
+    let mut how = [0i64; 168];
+    for r in how_rows.iter().filter(|r| keep(r, ctx.filters)) {
+        let t = Utc
+            .timestamp_millis_opt(r.hour_start)
+            .single()
+            .unwrap_or(now);
+        how[usize::from(hour_of_week(t))] += r.inbound;
+    }
+    let how_period = Period::new(
+        Utc.timestamp_millis_opt(how_from).single().unwrap_or(now),
+        Utc.timestamp_millis_opt(to).single().unwrap_or(now),
+    )
+    .expect("ordered");
+    let occ = loket_core::metrics::hour_of_week_occurrences(&how_period);
+    let avg: Vec<f64> = (0..168)
+        .map(|i| {
+            if occ[i] == 0 {
+                0.0
+            } else {
+                how[i] as f64 / f64::from(occ[i])
+            }
+        })
+        .collect();
+    let max = avg.iter().copied().fold(0.0, f64::max);
+    const DAYS: [&str; 7] = [
+        "maandag",
+        "dinsdag",
+        "woensdag",
+        "donderdag",
+        "vrijdag",
+        "zaterdag",
+        "zondag",
+    ];
+    let mut trows = Vec::new();
+    for (d, name) in DAYS.iter().enumerate() {
+        let mut cells = vec![(*name).to_string()];
+        for h in 0..24 {
+            let v = avg[d * 24 + h];
+            let level = if max > 0.0 {
+                ((v / max) * 5.0).ceil() as u8
+            } else {
+                0
+            };
+            // "level|value": the template shades by level and prints the value.
+            let shown = if v == 0.0 { "0".to_string() } else { dec_nl(v) };
+            cells.push(format!("{level}|{shown}"));
+        }
+        trows.push(TableRow { cells, href: None });
+    }
+    let how_days = (to - how_from) / 86_400_000;
+    sections.push(Section {
+        id: "uren",
+        title: "Drukte per uur van de week".into(),
+        intro: format!(
+            "Gemiddeld aantal inkomende berichten per uur, over de laatste {how_days} dagen van de periode. Donkerder is drukker; het getal staat in elke cel."
+        ),
+        svg: String::new(),
+        table: Table {
+            id: "uren",
+            caption: "Gemiddeld aantal inkomende berichten per uur van de week".into(),
+            head: std::iter::once("Dag".to_string())
+                .chain((0..24).map(|h| format!("{h:02}")))
+                .collect(),
+            rows: trows,
+            csv: String::new(),
+        },
+        heat: true,
+        wide: true,
+    });
+
+    // ---------------------------------------------------------------- backlog
+    let mut counts = [0i64; 6];
+    for c in &open {
+        let hours = (ms(now) - c) / 3_600_000;
+        let i = BACKLOG_BUCKETS
+            .iter()
+            .rposition(|&(_, lower, _)| hours >= i64::from(lower))
+            .unwrap_or(0);
+        counts[i] += 1;
+    }
+    let bars = BACKLOG_BUCKETS
+        .iter()
+        .zip(counts)
+        .map(|((label, _, _), n)| Bar {
+            label: (*label).to_string(),
+            values: vec![n as f64],
+            href: None,
+        })
+        .collect();
+    let trows = BACKLOG_BUCKETS
+        .iter()
+        .zip(counts)
+        .map(|((label, _, _), n)| TableRow {
+            cells: vec![(*label).to_string(), int_nl(n)],
+            href: None,
+        })
+        .collect();
+    sections.push(Section {
+        id: "achterstand",
+        title: "Achterstand naar leeftijd".into(),
+        intro: "Gesprekken die nu op een medewerker wachten (nieuw of open), naar hoe lang geleden ze begonnen. Dit is een momentopname, los van de gekozen periode.".into(),
+        svg: charts::rows(&Chart {
+            id: "ch-achterstand".into(),
+            title: "Achterstand naar leeftijd".into(),
+            desc: format!(
+                "Liggend staafdiagram: {} wachtende gesprekken, waarvan {} langer dan 3 dagen.",
+                int_nl(open.len() as i64),
+                int_nl(counts[4] + counts[5])
+            ),
+            series: vec!["Gesprekken".into()],
+            bars,
+            stacked: false,
+            colours: None,
+        }),
+        table: Table {
+            id: "achterstand",
+            caption: "Wachtende gesprekken per leeftijdsklasse".into(),
+            head: vec!["Leeftijd".into(), "Gesprekken".into()],
+            rows: trows,
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+
+    // ---------------------------------------------------------------- satisfaction
+    let answers = state.store.csat_rows(&dfilter, from, to).await?;
+    let mut scores = [0i64; 5];
+    let mut per_topic: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let mut per_team: BTreeMap<Option<i64>, (i64, i64, i64)> = BTreeMap::new();
+    let mut per_agent: BTreeMap<Option<i64>, (i64, i64, i64)> = BTreeMap::new();
+    for (team, agent, topic, score) in &answers {
+        let i = (*score).clamp(1, 5) as usize - 1;
+        scores[i] += 1;
+        for e in [
+            per_topic.entry(topic.clone()).or_default(),
+            per_team.entry(*team).or_default(),
+            per_agent.entry(*agent).or_default(),
+        ] {
+            e.0 += 1;
+            e.1 += score;
+            e.2 += i64::from(*score >= 4);
+        }
+    }
+    let csat_cells = |name: String, (n, sum, sat): (i64, i64, i64)| {
+        vec![
+            name,
+            int_nl(n),
+            pct(sat, n),
+            if n > 0 {
+                dec_nl(sum as f64 / n as f64)
+            } else {
+                "–".into()
+            },
+        ]
+    };
+    let csat_head = |first: &str| {
+        vec![
+            first.to_string(),
+            "Antwoorden".into(),
+            "Tevreden (4–5)".into(),
+            "Gemiddeld (1–5)".into(),
+        ]
+    };
+    let mut topic_rows: Vec<(&String, &(i64, i64, i64))> = per_topic.iter().collect();
+    topic_rows.sort_by_key(|(t, v)| (-v.0, (*t).clone()));
+    sections.push(Section {
+        id: "tevredenheid",
+        title: "Tevredenheid".into(),
+        intro: format!(
+            "Antwoorden op de korte vraag na een opgelost gesprek: {} in deze periode.",
+            int_nl(answers.len() as i64)
+        ),
+        svg: charts::columns_sized(
+            &Chart {
+                id: "ch-tevredenheid".into(),
+                title: "Verdeling van de scores".into(),
+                desc: format!(
+                    "Staafdiagram van het aantal antwoorden per score van 1 tot 5; {} tevreden (4 of 5).",
+                    pct(scores[3] + scores[4], answers.len() as i64)
+                ),
+                series: vec!["Antwoorden".into()],
+                bars: (1..=5)
+                    .map(|k| Bar {
+                        label: format!("{k} ster{}", if k == 1 { "" } else { "ren" }),
+                        values: vec![scores[k - 1] as f64],
+                        href: None,
+                    })
+                    .collect(),
+                stacked: false,
+                colours: None,
+            },
+            560,
+        ),
+        table: Table {
+            id: "tevredenheid",
+            caption: "Tevredenheid per onderwerp".into(),
+            head: csat_head("Onderwerp"),
+            rows: topic_rows
+                .into_iter()
+                .map(|(t, v)| TableRow {
+                    cells: csat_cells(topic_label(t), *v),
+                    href: None,
+                })
+                .collect(),
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+    if ctx.tenant.kind != TenantKind::Nationaal {
+        let teams: BTreeMap<i64, String> = state
+            .store
+            .teams(&tenants)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        sections.push(Section {
+            id: "tevredenheid_teams",
+            title: "Tevredenheid per team".into(),
+            intro: String::new(),
+            svg: String::new(),
+            table: Table {
+                id: "tevredenheid_teams",
+                caption: "Tevredenheid per team".into(),
+                head: csat_head("Team"),
+                rows: per_team
+                    .iter()
+                    .map(|(t, v)| TableRow {
+                        cells: csat_cells(
+                            t.and_then(|t| teams.get(&t).cloned())
+                                .unwrap_or_else(|| "Zonder team".into()),
+                            *v,
+                        ),
+                        href: None,
+                    })
+                    .collect(),
+                csv: String::new(),
+            },
+            heat: false,
+            wide: false,
+        });
+    }
+    if ctx.show_agents {
+        let mut rows = Vec::new();
+        for (agent, v) in &per_agent {
+            let name = match agent {
+                Some(id) => state
+                    .store
+                    .user(*id)
+                    .await
+                    .map(|u| u.name)
+                    .unwrap_or_else(|_| format!("medewerker {id}")),
+                None => "Onbekend".into(),
+            };
+            rows.push(TableRow {
+                cells: csat_cells(name, *v),
+                href: None,
+            });
+        }
+        sections.push(Section {
+            id: "tevredenheid_medewerkers",
+            title: "Tevredenheid per medewerker".into(),
+            intro:
+                "Alleen zichtbaar voor supervisors: bedoeld voor coaching, niet om af te rekenen."
+                    .into(),
+            svg: String::new(),
+            table: Table {
+                id: "tevredenheid_medewerkers",
+                caption: "Tevredenheid per medewerker (de behandelaar bij het oplossen)".into(),
+                head: csat_head("Medewerker"),
+                rows,
+                csv: String::new(),
+            },
+            heat: false,
+            wide: false,
+        });
+    }
+
+    // The key figures as a table too, for the CSV export.
+    let key_rows = tiles
+        .iter()
+        .map(|t| TableRow {
+            cells: vec![t.label.clone(), t.value.clone(), t.note.clone()],
+            href: None,
+        })
+        .collect();
+    sections.push(Section {
+        id: "kengetallen",
+        title: "Kengetallen".into(),
+        intro: String::new(),
+        svg: String::new(),
+        table: Table {
+            id: "kengetallen",
+            caption: "Kengetallen van de periode".into(),
+            head: vec!["Kengetal".into(), "Waarde".into(), "Toelichting".into()],
+            rows: key_rows,
+            csv: String::new(),
+        },
+        heat: false,
+        wide: false,
+    });
+
+    // Pairs side by side on a wide screen, the long ones across the page.
+    const ORDER: [&str; 8] = [
+        "verloop",
+        "kanalen",
+        "achterstand",
+        "onderwerpen",
+        "sentiment",
+        "gemeenten",
+        "uren",
+        "kengetallen",
+    ];
+    sections.sort_by_key(|s| ORDER.iter().position(|o| *o == s.id));
+    Ok(Computed {
+        tiles,
+        sections,
+        channels,
+        topics,
+    })
+}
+
+/// The key figures and the five biggest topics (name, count) of `tenant` over the local days
+/// `first..=last`, without filters: the weekly summary.
+pub(crate) async fn week_figures(
+    state: &AppState,
+    tenant: &Tenant,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<(Vec<Tile>, Vec<(String, String)>), AppError> {
+    let picked = Picked {
+        key: "aangepast",
+        first,
+        last,
+        period: Period::local_days(first, last)
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("periode: {e}")))?,
+    };
+    let filters = Filters::default();
+    let ctx = Ctx {
+        state,
+        code: &tenant.code,
+        tenant,
+        picked: &picked,
+        filters: &filters,
+        show_agents: false,
+    };
+    let c = compute(&ctx).await?;
+    let topics = c
+        .sections
+        .iter()
+        .find(|s| s.id == "onderwerpen")
+        .map(|s| {
+            s.table
+                .rows
+                .iter()
+                .take(5)
+                .map(|r| (r.cells[0].clone(), r.cells[1].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((c.tiles, topics))
+}
+
+/// Median and 90th percentile (nearest rank) in business seconds of first responses
+/// (`first_response`) or resolutions in the period, and whether they come from a sample.
+async fn business_percentiles(
+    ctx: &Ctx<'_>,
+    f: &DashFilter,
+    first_response: bool,
+    count: i64,
+    from: i64,
+    to: i64,
+) -> Result<(Option<u64>, Option<u64>, bool), AppError> {
+    const SAMPLE: i64 = 5_000;
+    let every = (count / SAMPLE).max(1);
+    let rows = ctx
+        .state
+        .store
+        .duration_sample(f, first_response, from, to, every)
+        .await?;
+    let all = ctx.state.tenants();
+    let default = loket_core::calendar::WeekSchedule::default();
+    let mut secs: Vec<u64> = rows
+        .iter()
+        .filter_map(|(tenant, a, b)| {
+            let schedule = all
+                .get(tenant)
+                .map(|t| &t.settings.hours)
+                .unwrap_or(&default);
+            let a = Utc.timestamp_millis_opt(*a).single()?;
+            let b = Utc.timestamp_millis_opt(*b).single()?;
+            u64::try_from(loket_core::calendar::business_time_between(schedule, a, b).num_seconds())
+                .ok()
+        })
+        .collect();
+    secs.sort_unstable();
+    let rank = |p: usize| -> Option<u64> {
+        if secs.is_empty() {
+            return None;
+        }
+        let i = (p * secs.len()).div_ceil(100).max(1) - 1;
+        secs.get(i).copied()
+    };
+    Ok((rank(50), rank(90), every > 1))
+}
+
+// ---------------------------------------------------------------------------- handlers
+
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return page_error(e, lang_of(&headers)),
+    };
+    match home_of(&user, &state) {
+        Some(code) => Redirect::to(&format!("/dashboard/{code}")).into_response(),
+        None => error_page(
+            StatusCode::FORBIDDEN,
+            "U heeft geen toegang tot managementinformatie. Vraag uw supervisor of beheerder om een rol.",
+            &tr(&headers, &user).0,
+        ),
+    }
+}
+
+/// Checks access and resolves the tenant, period and filters shared by all dashboard views.
+async fn prepare(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &CurrentUser,
+    code: &str,
+    q: &DashQuery,
+) -> Result<(Tenant, Picked, Option<String>, Filters, Vec<(i64, String)>), Response> {
+    let lang = tr(headers, user).0;
+    let Some(tenant) = state.tenant(code) else {
+        return Err(error_page(
+            StatusCode::NOT_FOUND,
+            "Onbekende gemeente of pool.",
+            &lang,
+        ));
+    };
+    if !may_view(user, state, code) {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            "U heeft geen toegang tot de cijfers van deze organisatie.",
+            &lang,
+        ));
+    }
+    let today = local_day(Utc::now());
+    let (picked, mut error) = pick(q, today);
+    let teams: Vec<(i64, String)> = if tenant.kind == TenantKind::Nationaal {
+        vec![]
+    } else {
+        state
+            .store
+            .teams(std::slice::from_ref(&tenant.code))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect()
+    };
+    let mut filters = Filters {
+        channel: nonempty(&q.kanaal).map(str::to_string),
+        topic: nonempty(&q.onderwerp).map(|t| {
+            if t == "-" {
+                String::new()
+            } else {
+                t.to_string()
+            }
+        }),
+        team: None,
+    };
+    if let Some(c) = &filters.channel
+        && loket_core::Channel::parse(c).is_none()
+    {
+        error = Some("Onbekend kanaal; het filter is weggelaten.".into());
+        filters.channel = None;
+    }
+    if let Some(t) = nonempty(&q.team) {
+        match t
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| teams.iter().find(|x| x.0 == id))
+        {
+            Some(x) => filters.team = Some(x.clone()),
+            None => error = Some("Onbekend team; het filter is weggelaten.".into()),
+        }
+    }
+    Ok((tenant, picked, error, filters, teams))
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return page_error(e, lang_of(&headers)),
+    };
+    let (tenant, picked, error, filters, teams) =
+        match prepare(&state, &headers, &user, &code, &q).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    let ctx = Ctx {
+        state: &state,
+        code: &tenant.code,
+        tenant: &tenant,
+        picked: &picked,
+        filters: &filters,
+        show_agents: user.has_role(&tenant.code, Role::Supervisor),
+    };
+    let computed = match compute(&ctx).await {
+        Ok(c) => c,
+        Err(e) => return page_error(e, tr(&headers, &user).0),
+    };
+    let query = query_of(&picked, &filters);
+    let mut sections = computed.sections;
+    for s in &mut sections {
+        s.table.csv = format!("/dashboard/{}/export/{}.csv{}", tenant.code, s.id, query);
+    }
+    let mut channels: Vec<(String, String, bool)> = computed
+        .channels
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                channel_label(c),
+                filters.channel.as_deref() == Some(c),
+            )
+        })
+        .collect();
+    if let Some(c) = &filters.channel
+        && !computed.channels.contains(c)
+    {
+        channels.push((c.clone(), channel_label(c), true));
+    }
+    let mut topics: Vec<(String, String, bool)> = computed
+        .topics
+        .iter()
+        .map(|t| {
+            let v = if t.is_empty() {
+                "-".to_string()
+            } else {
+                t.clone()
+            };
+            (v, topic_label(t), filters.topic.as_deref() == Some(t))
+        })
+        .collect();
+    topics.sort_by(|a, b| a.1.cmp(&b.1));
+    let teams = teams
+        .iter()
+        .map(|(id, name)| {
+            (
+                id.to_string(),
+                name.clone(),
+                filters.team.as_ref().is_some_and(|t| t.0 == *id),
+            )
+        })
+        .collect();
+    let kind = match tenant.kind {
+        TenantKind::Gemeente => "Gemeente",
+        TenantKind::Regio => "Regionale pool",
+        TenantKind::Nationaal => "Landelijk overzicht",
+    };
+    let scope_note = match tenant.kind {
+        TenantKind::Gemeente => {
+            "Alle gesprekken namens deze gemeente, ook die een regiopool voor haar behandelde."
+                .to_string()
+        }
+        TenantKind::Regio => format!(
+            "De {} gemeenten die deze pool bedient, plus de eigen gesprekken van de pool.",
+            scope_of(&state, &tenant).len().saturating_sub(1)
+        ),
+        TenantKind::Nationaal => "Alle gemeenten, regiopools en het landelijke loket.".to_string(),
+    };
+    let filter_note = filters
+        .team
+        .as_ref()
+        .map(|(_, name)| {
+            format!(
+                "Teamfilter ‘{name}’: achterstand, servicenormen, tevredenheid en de gesprekkenlijst gelden voor dit team; volumes en tijden gelden voor de hele organisatie, want die worden per gemeente bijgehouden."
+            )
+        })
+        .unwrap_or_default();
+    // Other dashboards the user may open: own tenants, their pools, national.
+    let all = state.tenants();
+    let mut switch: Vec<(String, String)> = user
+        .roles
+        .keys()
+        .filter(|c| *c != &tenant.code && may_view(&user, &state, c))
+        .filter_map(|c| all.get(c).map(|t| (c.clone(), t.display_name.clone())))
+        .collect();
+    if let Some(p) = &tenant.pool_code
+        && may_view(&user, &state, p)
+        && !switch.iter().any(|s| &s.0 == p)
+    {
+        switch.push((p.clone(), state.tenant_label(p)));
+    }
+    switch.sort();
+    let period_label = format!(
+        "{} t/m {} {}",
+        day_label(picked.first),
+        day_label(picked.last),
+        picked.last.year()
+    );
+    let status = if error.is_some() && q.periode.as_deref() == Some("aangepast") {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut r = page(&DashboardPage {
+        t: tr(&headers, &user),
+        nav: Some(Nav::of(&user, "dashboard")),
+        title: format!("{kind}: {}", tenant.display_name),
+        code: tenant.code.clone(),
+        scope_note,
+        periods: PERIODS
+            .iter()
+            .map(|(k, l)| (*k, *l, *k == picked.key))
+            .collect(),
+        van: picked.first.to_string(),
+        tot: picked.last.to_string(),
+        period_label,
+        error,
+        channels,
+        topics,
+        teams,
+        filter_note,
+        tiles: computed.tiles,
+        sections,
+        query,
+        switch,
+    });
+    *r.status_mut() = status;
+    r
+}
+
+/// The weekly summary as the supervisors get it, and who got it when.
+async fn weekly(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return page_error(e, lang_of(&headers)),
+    };
+    let q = DashQuery::default();
+    let (tenant, _, _, _, _) = match prepare(&state, &headers, &user, &code, &q).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let week = crate::summary::due_week(Utc::now(), state.config.mail.weekly_hour);
+    let s = match crate::summary::build(&state, &tenant, week).await {
+        Ok(s) => s,
+        Err(e) => return page_error(e, tr(&headers, &user).0),
+    };
+    let rows = state
+        .store
+        .weekly_summaries(&tenant.code, 50)
+        .await
+        .unwrap_or_default();
+    let mut log = Vec::new();
+    for r in rows {
+        let name = state
+            .store
+            .user(r.user_id)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_else(|_| format!("gebruiker {}", r.user_id));
+        let st = match r.state.as_str() {
+            "verstuurd" => "verstuurd",
+            "mislukt" => "mislukt",
+            _ => "bezig",
+        };
+        log.push((
+            r.week_start,
+            name,
+            st.to_string(),
+            crate::ui::when(r.updated_at),
+            r.error.unwrap_or_default(),
+        ));
+    }
+    page(&WeeklyPage {
+        t: tr(&headers, &user),
+        nav: Some(Nav::of(&user, "dashboard")),
+        code: tenant.code.clone(),
+        title: tenant.display_name.clone(),
+        subject: s.subject,
+        text: s.text,
+        mail_on: !state.config.mail.smtp_host.trim().is_empty(),
+        log,
+    })
+}
+
+/// The query string that reproduces the period and filters.
+fn query_of(picked: &Picked, f: &Filters) -> String {
+    let (van, tot) = (picked.first.to_string(), picked.last.to_string());
+    let team = f.team.as_ref().map(|t| t.0.to_string()).unwrap_or_default();
+    let topic = match f.topic.as_deref() {
+        Some("") => "-".to_string(),
+        Some(t) => t.to_string(),
+        None => String::new(),
+    };
+    let custom = picked.key == "aangepast";
+    qs(&[
+        ("periode", picked.key),
+        ("van", if custom { van.as_str() } else { "" }),
+        ("tot", if custom { tot.as_str() } else { "" }),
+        ("kanaal", f.channel.as_deref().unwrap_or("")),
+        ("onderwerp", &topic),
+        ("team", &team),
+    ])
+}
+
+async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path((code, table)): Path<(String, String)>,
+    Query(q): Query<DashQuery>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return page_error(e, lang_of(&headers)),
+    };
+    let (tenant, picked, _error, filters, _teams) =
+        match prepare(&state, &headers, &user, &code, &q).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    let id = table.strip_suffix(".csv").unwrap_or(&table);
+    let ctx = Ctx {
+        state: &state,
+        code: &tenant.code,
+        tenant: &tenant,
+        picked: &picked,
+        filters: &filters,
+        show_agents: user.has_role(&tenant.code, Role::Supervisor),
+    };
+    let table = if id == "gesprekken" {
+        match drill_table(&ctx, &user, 0, 100_000).await {
+            Ok((t, _)) => t,
+            Err(e) => return page_error(e, tr(&headers, &user).0),
+        }
+    } else {
+        let computed = match compute(&ctx).await {
+            Ok(c) => c,
+            Err(e) => return page_error(e, tr(&headers, &user).0),
+        };
+        match computed.sections.into_iter().find(|s| s.id == id) {
+            Some(s) => s.table,
+            None => {
+                return error_page(
+                    StatusCode::NOT_FOUND,
+                    "Deze tabel bestaat niet.",
+                    &tr(&headers, &user).0,
+                );
+            }
+        }
+    };
+    let heat = id == "uren";
+    let body = csv(&table, heat);
+    let name = format!(
+        "loket-{}-{}-{}-{}.csv",
+        tenant.code.to_lowercase(),
+        id,
+        picked.first,
+        picked.last
+    );
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// RFC 4180 CSV with a header row; cells that a spreadsheet would run as a formula are
+/// prefixed with a quote (CSV injection).
+pub fn csv(t: &Table, heat: bool) -> String {
+    fn cell(s: &str) -> String {
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
+        if s.contains([',', '"', '\n', '\r', ';']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    }
+    let mut out = String::new();
+    out.push_str(&t.head.iter().map(|h| cell(h)).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
+    for r in &t.rows {
+        let cells: Vec<String> = r
+            .cells
+            .iter()
+            .map(|c| {
+                let c = if heat {
+                    c.split_once('|').map(|x| x.1).unwrap_or(c)
+                } else {
+                    c
+                };
+                cell(c)
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+const PAGE_SIZE: i64 = 50;
+
+async fn drill_table(
+    ctx: &Ctx<'_>,
+    user: &CurrentUser,
+    offset: i64,
+    limit: i64,
+) -> Result<(Table, i64), AppError> {
+    let tenants = scope_of(ctx.state, ctx.tenant);
+    let f = ctx.filter(tenants);
+    let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
+    let (rows, total) = ctx
+        .state
+        .store
+        .drill_conversations(&f, from, to, limit, offset)
+        .await?;
+    let all = ctx.state.tenants();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            // Subjects only for those who may open the conversation (privacy by design).
+            let visible = user.can_see(&r.tenant)
+                || all
+                    .get(&r.tenant)
+                    .and_then(|t| t.pool_code.clone())
+                    .is_some_and(|p| user.can_see(&p));
+            let subject = if visible {
+                r.subject.chars().take(80).collect()
+            } else {
+                "(afgeschermd)".to_string()
+            };
+            TableRow {
+                cells: vec![
+                    format!("#{}", r.id),
+                    crate::ui::when(r.created_at),
+                    all.get(&r.tenant)
+                        .map(|t| t.display_name.clone())
+                        .unwrap_or(r.tenant.clone()),
+                    channel_label(&r.channel),
+                    topic_label(&r.topic),
+                    loket_core::ConversationState::parse(&r.state)
+                        .map(|s| s.label_nl().to_string())
+                        .unwrap_or(r.state.clone()),
+                    r.first_response_at
+                        .map(|t| dur_nl(Some(((t - r.created_at).max(0) / 1000) as u64)))
+                        .unwrap_or_else(|| "–".into()),
+                    subject,
+                ],
+                href: visible.then(|| format!("/conversations/{}", r.id)),
+            }
+        })
+        .collect();
+    Ok((
+        Table {
+            id: "gesprekken",
+            caption: "Gesprekken".into(),
+            head: [
+                "Gesprek",
+                "Begonnen",
+                "Gemeente",
+                "Kanaal",
+                "Onderwerp",
+                "Status",
+                "Eerste reactie na",
+                "Onderwerpregel",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows,
+            csv: String::new(),
+        },
+        total,
+    ))
+}
+
+async fn drill(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(q): Query<DashQuery>,
+) -> Response {
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return page_error(e, lang_of(&headers)),
+    };
+    let (tenant, picked, error, filters, _teams) =
+        match prepare(&state, &headers, &user, &code, &q).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    if let Some(e) = error {
+        return error_page(StatusCode::BAD_REQUEST, &e, &tr(&headers, &user).0);
+    }
+    let ctx = Ctx {
+        state: &state,
+        code: &tenant.code,
+        tenant: &tenant,
+        picked: &picked,
+        filters: &filters,
+        show_agents: user.has_role(&tenant.code, Role::Supervisor),
+    };
+    let page_no = q.pagina.unwrap_or(1).clamp(1, 10_000);
+    let offset = i64::from(page_no - 1) * PAGE_SIZE;
+    let (mut table, total) = match drill_table(&ctx, &user, offset, PAGE_SIZE).await {
+        Ok(x) => x,
+        Err(e) => return page_error(e, tr(&headers, &user).0),
+    };
+    let query = query_of(&picked, &filters);
+    table.csv = format!("/dashboard/{}/export/gesprekken.csv{}", tenant.code, query);
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
+    let sep = if query.is_empty() { '?' } else { '&' };
+    let link = |p: u32| {
+        format!(
+            "/dashboard/{}/gesprekken{query}{sep}pagina={p}",
+            tenant.code
+        )
+    };
+    let mut what = vec![if picked.first == picked.last {
+        format!(
+            "begonnen op {} {}",
+            day_label(picked.first),
+            picked.first.year()
+        )
+    } else {
+        format!(
+            "begonnen van {} t/m {} {}",
+            day_label(picked.first),
+            day_label(picked.last),
+            picked.last.year()
+        )
+    }];
+    if let Some(c) = &filters.channel {
+        what.push(format!("kanaal {}", channel_label(c)));
+    }
+    if let Some(t) = &filters.topic {
+        what.push(format!("onderwerp {}", topic_label(t)));
+    }
+    if let Some((_, n)) = &filters.team {
+        what.push(format!("team {n}"));
+    }
+    page(&DrillPage {
+        t: tr(&headers, &user),
+        nav: Some(Nav::of(&user, "dashboard")),
+        title: tenant.display_name.clone(),
+        what: what.join(", "),
+        table,
+        total,
+        page: page_no,
+        pages,
+        prev: (page_no > 1).then(|| link(page_no - 1)),
+        next: (page_no < pages).then(|| link(page_no + 1)),
+        back: format!("/dashboard/{}{}", tenant.code, query),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dutch_numbers_and_durations() {
+        assert_eq!(int_nl(0), "0");
+        assert_eq!(int_nl(999), "999");
+        assert_eq!(int_nl(1000), "1.000");
+        assert_eq!(int_nl(1234567), "1.234.567");
+        assert_eq!(int_nl(-1234), "-1.234");
+        assert_eq!(dur_nl(None), "–");
+        assert_eq!(dur_nl(Some(59)), "59 s");
+        assert_eq!(dur_nl(Some(600)), "10 min");
+        assert_eq!(dur_nl(Some(3600 + 5 * 60)), "1 u 05 min");
+        assert_eq!(dur_nl(Some(2 * 86_400 + 4 * 3600)), "2 d 4 u");
+        assert_eq!(pct(1, 3), "33,3 %");
+        assert_eq!(pct(1, 0), "–");
+    }
+
+    #[test]
+    fn periods() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let q = |p: &str, van: &str, tot: &str| DashQuery {
+            periode: Some(p.into()),
+            van: Some(van.into()),
+            tot: Some(tot.into()),
+            ..Default::default()
+        };
+        let (p, e) = pick(&q("7d", "", ""), today);
+        assert_eq!((p.first.day(), p.last.day(), e), (24, 30, None));
+        let (p, e) = pick(&q("vandaag", "", ""), today);
+        assert_eq!((p.days(), e), (1, None));
+        let (p, e) = pick(&q("aangepast", "2026-10-01", "2026-10-31"), today);
+        assert_eq!((p.days(), p.key, e), (31, "aangepast", None));
+        let (p, e) = pick(&q("aangepast", "2026-10-31", "2026-10-01"), today);
+        assert_eq!(p.key, "30d");
+        assert!(e.unwrap().contains("vóór"));
+        let (_, e) = pick(&q("aangepast", "2024-01-01", "2026-10-01"), today);
+        assert!(e.unwrap().contains("een jaar"));
+        let (_, e) = pick(&q("aangepast", "gisteren", ""), today);
+        assert!(e.is_some());
+        let (p, _) = pick(&q("aangepast", "2026-11-20", "2027-01-01"), today);
+        assert_eq!(p.last, today, "the future is cut off");
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let t = Table {
+            id: "x",
+            caption: String::new(),
+            head: vec!["Naam".into(), "Aantal".into()],
+            rows: vec![
+                TableRow {
+                    cells: vec!["Bergen (NH), \"dorp\"".into(), "1.234".into()],
+                    href: None,
+                },
+                TableRow {
+                    cells: vec!["=HYPERLINK(\"x\")".into(), "-3".into()],
+                    href: None,
+                },
+            ],
+            csv: String::new(),
+        };
+        let out = csv(&t, false);
+        assert_eq!(
+            out,
+            "Naam,Aantal\r\n\"Bergen (NH), \"\"dorp\"\"\",1.234\r\n\"'=HYPERLINK(\"\"x\"\")\",-3\r\n"
+        );
+    }
+}

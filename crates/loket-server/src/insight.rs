@@ -1,0 +1,1954 @@
+//! Management insight for supervisors, as server-rendered pages under `/admin/{code}/…`:
+//!
+//! - `kengetallen`: the tenant's settings for its figures (inhabitants, hourly cost, monthly
+//!   tool cost, opt-in to be named in the benchmark);
+//! - `benchmark` (and `benchmark.csv`): each key figure next to the anonymous distribution
+//!   among the same size class and among all municipalities ([`loket_core::peers`]);
+//! - `bezetting`: a simple roster editor and the Erlang C week grid against it
+//!   ([`loket_core::staffing`]);
+//! - `volwassenheid`: the maturity self-assessment ([`loket_core::maturity`]).
+//!
+//! Access: a supervisor or beheerder of the tenant may view and change; a coordinator of the
+//! national entry (or of the tenant's pool) may view. Anyone else who can see the tenant gets
+//! 403, a user who cannot see it at all 404 (as on the admin pages).
+
+use crate::admin::{Flash, error_response};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::i18n::{Tr, lang_of};
+use crate::state::{AppState, Tenant};
+use crate::ui::{self, Nav, page};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use loket_core::maturity::{self, Answers, Assessment, Theme};
+use loket_core::metrics::Histogram;
+use loket_core::peers::{self, Benchmark, Group, PeerValue};
+use loket_core::staffing::{
+    self, ChannelGroup, ForecastParams, GroupAdvice, GroupParams, HourOfWeek, SLOTS, Shift,
+    Tolerance, WeekCounts, WeekGrid, WeekRates,
+};
+use loket_core::{Channel, Role, TenantCode, TenantKind};
+use loket_store::insight::{InsightSettingsRow, InsightSettingsUpdate, NewShift, ShiftRow};
+use loket_store::rollups::RollupRow;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+const DAY_MS: i64 = 86_400_000;
+const WEEK_MS: i64 = 7 * DAY_MS;
+
+/// The pages, merged into the app router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/{code}/inzicht.css", get(css))
+        .route(
+            "/admin/{code}/kengetallen",
+            get(settings_page).post(settings_save),
+        )
+        .route("/admin/{code}/benchmark", get(benchmark_page))
+        .route("/admin/{code}/benchmark.csv", get(benchmark_csv))
+        .route("/admin/{code}/bezetting", get(roster_page).post(shift_add))
+        .route(
+            "/admin/{code}/bezetting/{id}/verwijderen",
+            post(shift_delete),
+        )
+        .route(
+            "/admin/{code}/volwassenheid",
+            get(maturity_page).post(maturity_save),
+        )
+}
+
+/// The sections of these pages, for the admin navigation: (slug, label).
+pub fn nav_links(en: bool) -> Vec<(&'static str, &'static str)> {
+    SECTIONS
+        .iter()
+        .map(|s| (*s, L(en).s(s)))
+        .collect::<Vec<_>>()
+}
+
+const SECTIONS: [&str; 4] = ["kengetallen", "benchmark", "bezetting", "volwassenheid"];
+
+// ---------------------------------------------------------------- i18n
+
+/// Dutch first, English when the user chose it.
+#[derive(Clone, Copy)]
+pub struct L(pub bool);
+
+impl L {
+    pub fn en(&self) -> bool {
+        self.0
+    }
+
+    pub fn s(&self, key: &str) -> &'static str {
+        let (nl, en) = match key {
+            "inzicht" => ("Inzicht", "Insight"),
+            "kengetallen" => ("Kengetallen-instellingen", "Figure settings"),
+            "benchmark" => ("Benchmark", "Benchmark"),
+            "bezetting" => ("Bezetting en rooster", "Staffing and roster"),
+            "volwassenheid" => ("Volwassenheid", "Maturity"),
+            "beheer" => ("Beheer", "Administration"),
+            "save" => ("Opslaan", "Save"),
+            "inhabitants" => ("Aantal inwoners", "Number of inhabitants"),
+            "hourly_cost" => (
+                "Kosten per uur medewerkerstijd (euro)",
+                "Cost per hour of agent time (EUR)",
+            ),
+            "tool_cost" => (
+                "Vaste kosten voor tools per maand (euro)",
+                "Fixed monthly tool cost (EUR)",
+            ),
+            "named" => (
+                "Toon onze naam en cijfers in de benchmark van andere gemeenten",
+                "Show our name and figures in other municipalities' benchmark",
+            ),
+            "named_help" => (
+                "Zonder deze toestemming ziet geen andere gemeente uw naam of uw cijfers; u telt dan alleen anoniem mee in mediaan en kwartielen.",
+                "Without this consent no other municipality sees your name or figures; you only count anonymously in the median and quartiles.",
+            ),
+            "period" => ("Periode", "Period"),
+            "show" => ("Toon", "Show"),
+            "figure" => ("Kengetal", "Figure"),
+            "own" => ("Eigen waarde", "Own value"),
+            "group" => ("Vergelijkingsgroep", "Comparison group"),
+            "count" => ("Gemeenten", "Municipalities"),
+            "q1" => ("1e kwartiel", "1st quartile"),
+            "median" => ("Mediaan", "Median"),
+            "q3" => ("3e kwartiel", "3rd quartile"),
+            "rank" => ("Rang", "Rank"),
+            "named_peers" => ("Met naam (op eigen verzoek)", "Named (opted in)"),
+            "size_class" => ("Zelfde grootteklasse", "Same size class"),
+            "all" => ("Alle gemeenten", "All municipalities"),
+            "csv" => ("Download de tabel als CSV", "Download the table as CSV"),
+            "no_value" => ("geen meting", "not measured"),
+            "roster" => ("Rooster", "Roster"),
+            "who" => ("Medewerker", "Agent"),
+            "for_unit" => ("Werkt voor", "Works for"),
+            "weekday" => ("Dag", "Day"),
+            "start" => ("Begin", "Start"),
+            "end" => ("Einde", "End"),
+            "add_shift" => ("Dienst toevoegen", "Add shift"),
+            "remove" => ("Verwijderen", "Remove"),
+            "grid" => ("Weekrooster tegen advies", "Week grid against advice"),
+            "hour" => ("Uur", "Hour"),
+            "date" => ("Datum", "Date"),
+            "level" => ("Niveau", "Level"),
+            "theme" => ("Thema", "Theme"),
+            "trend" => ("Verloop", "Trend"),
+            _ => ("?", "?"),
+        };
+        if self.0 { en } else { nl }
+    }
+}
+
+// ---------------------------------------------------------------- access
+
+/// A logged-in user on one tenant's insight pages.
+struct Ctx {
+    user: CurrentUser,
+    tenant: Tenant,
+    t: Tr,
+    /// Supervisor or beheerder of the tenant: may change settings, roster and assessments.
+    can_edit: bool,
+}
+
+/// Who may view: supervisor or beheerder of the tenant, a coordinator of the tenant or its pool,
+/// or a national coordinator. Who may change: supervisor or beheerder of the tenant.
+fn access(state: &AppState, user: &CurrentUser, code: &str) -> AppResult<(Tenant, bool)> {
+    let code = TenantCode::parse(code).map_err(|_| AppError::NotFound)?;
+    let tenant = state.tenant(code.as_str()).ok_or(AppError::NotFound)?;
+    let edit = user.has_role(&tenant.code, Role::Supervisor)
+        || user.has_role(&tenant.code, Role::Beheerder);
+    let coordinator = user.has_role(&tenant.code, Role::Coordinator)
+        || user.has_role(TenantCode::national().as_str(), Role::Coordinator)
+        || tenant
+            .pool_code
+            .as_deref()
+            .is_some_and(|p| user.has_role(p, Role::Coordinator));
+    if edit || coordinator {
+        return Ok((tenant, edit));
+    }
+    if user.roles.contains_key(&tenant.code) || user.can_see(&tenant.code) {
+        Err(AppError::Forbidden(
+            "alleen een supervisor of beheerder van deze gemeente mag dit zien".into(),
+        ))
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+fn enter(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    code: &str,
+) -> Result<Ctx, Box<Response>> {
+    let user = user.map_err(|e| Box::new(error_response(e, lang_of(headers))))?;
+    let t = ui::tr(headers, &user);
+    let (tenant, can_edit) =
+        access(state, &user, code).map_err(|e| Box::new(error_response(e, t.0)))?;
+    Ok(Ctx {
+        user,
+        tenant,
+        t,
+        can_edit,
+    })
+}
+
+/// `enter` for a form post: the user must be able to edit, and the CSRF token must match.
+fn enter_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    code: &str,
+    csrf: &str,
+) -> Result<Ctx, Box<Response>> {
+    let ctx = enter(state, headers, user, code)?;
+    ctx.user
+        .check_csrf(csrf)
+        .map_err(|e| Box::new(error_response(e, ctx.t.0)))?;
+    if !ctx.can_edit {
+        return Err(Box::new(error_response(
+            AppError::Forbidden("alleen een supervisor of beheerder mag dit wijzigen".into()),
+            ctx.t.0,
+        )));
+    }
+    Ok(ctx)
+}
+
+/// After a form post: back to the page with `?ok=` or `?fout=`; access errors get a page.
+fn done(ctx: &Ctx, section: &str, r: AppResult<&'static str>) -> Response {
+    let base = format!("/admin/{}/{section}", ctx.tenant.code);
+    match r {
+        Ok(ok) => Redirect::to(&format!("{base}?ok={ok}")).into_response(),
+        Err(
+            e @ (AppError::NotFound
+            | AppError::Forbidden(_)
+            | AppError::Csrf
+            | AppError::Unauthorized
+            | AppError::Unexpected(_)),
+        ) => error_response(e, ctx.t.0),
+        Err(e) => {
+            let msg: String =
+                url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
+            Redirect::to(&format!("{base}?fout={msg}")).into_response()
+        }
+    }
+}
+
+/// What every insight page shows around its section.
+pub struct PageCtx {
+    pub code: String,
+    pub name: String,
+    pub section: &'static str,
+    pub csrf: String,
+    pub ok: Option<&'static str>,
+    pub fout: Option<String>,
+    pub can_edit: bool,
+    /// The user administers this tenant: link back to the other admin pages.
+    pub admin: bool,
+    pub l: L,
+}
+
+impl PageCtx {
+    pub fn s(&self, key: &str) -> &'static str {
+        self.l.s(key)
+    }
+    pub fn sections(&self) -> Vec<(&'static str, &'static str)> {
+        nav_links(self.l.en())
+    }
+}
+
+impl Ctx {
+    fn page(&self, section: &'static str, flash: Flash) -> PageCtx {
+        let l = L(self.t.is_en());
+        let ok = flash.ok.as_deref().map(|k| match (k, l.en()) {
+            ("verwijderd", false) => "Verwijderd.",
+            ("verwijderd", true) => "Removed.",
+            ("toegevoegd", false) => "Dienst toegevoegd.",
+            ("toegevoegd", true) => "Shift added.",
+            (_, false) => "Opgeslagen.",
+            (_, true) => "Saved.",
+        });
+        PageCtx {
+            code: self.tenant.code.clone(),
+            name: self.tenant.display_name.clone(),
+            section,
+            csrf: self.user.csrf.clone(),
+            ok,
+            fout: flash
+                .fout
+                .map(|f| f.chars().take(300).collect::<String>())
+                .filter(|f| !f.is_empty()),
+            can_edit: self.can_edit,
+            admin: self.user.has_role(&self.tenant.code, Role::Beheerder),
+            l,
+        }
+    }
+
+    fn nav(&self) -> Option<Nav> {
+        let mut n = Nav::of(&self.user, "admin");
+        // The top "Beheer" link points at this tenant only when the user administers it (the
+        // admin pages refuse supervisors).
+        if self.user.has_role(&self.tenant.code, Role::Beheerder) {
+            n.admin_tenant = Some(self.tenant.code.clone());
+        }
+        Some(n)
+    }
+}
+
+const INSIGHT_CSS: &str = r#"
+.admin-layout { display: grid; grid-template-columns: minmax(12rem, 16rem) 1fr; gap: 1.5rem; align-items: start; }
+@media (max-width: 50rem) { .admin-layout { grid-template-columns: 1fr; } }
+.admin-nav ul { list-style: none; margin: 0; padding: 0; }
+.admin-nav li a { display: block; padding: .4rem .6rem; border-radius: .3rem; text-decoration: none; }
+.admin-nav li a[aria-current="page"] { font-weight: 700; background: rgba(21, 66, 115, .1); }
+.admin-main > section, .admin-main > form { margin-bottom: 1.5rem; }
+.admin-flash-ok { border-left: .3rem solid #39870c; padding: .5rem .8rem; background: #eef7e8; }
+.admin-table { border-collapse: collapse; width: 100%; }
+.admin-table caption { text-align: left; font-weight: 700; padding: .4rem 0; }
+.admin-table th, .admin-table td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid #d0d5dd; vertical-align: top; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.bm-svg { max-width: 40rem; width: 100%; height: auto; }
+.grid-wrap { overflow-x: auto; }
+.week-grid { border-collapse: collapse; font-size: .8rem; }
+.week-grid caption { text-align: left; font-weight: 700; padding: .4rem 0; }
+.week-grid th, .week-grid td { border: 1px solid #d0d5dd; padding: .2rem .3rem; text-align: center; min-width: 4.2rem; }
+.week-grid td.onder { background: #fde8e8; color: #7a1010; border: 2px solid #a4161a; }
+.week-grid td.boven { background: #fff6d6; color: #5c4400; }
+.week-grid td.ok { background: #eef7e8; color: #1f4d07; }
+.week-grid .status { display: block; font-weight: 700; }
+.maturity fieldset { border: 1px solid #d0d5dd; border-radius: .4rem; padding: .6rem .9rem; margin-bottom: .8rem; }
+.maturity legend { font-weight: 700; padding: 0 .3rem; }
+.maturity .q { margin-bottom: .6rem; }
+.maturity .q legend { font-weight: 600; }
+.maturity label { display: block; padding: .15rem 0; }
+"#;
+
+async fn css(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+) -> Response {
+    if let Err(r) = enter(&state, &headers, user, &code) {
+        return *r;
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        INSIGHT_CSS,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- number formatting
+
+/// A Dutch decimal: `12,3`.
+fn dec(v: f64, digits: usize) -> String {
+    let s = format!("{v:.digits$}");
+    s.replace('.', ",")
+}
+
+/// A duration in seconds for people: "45 s", "12 min", "3 u 20 min", "2 d 4 u".
+fn duration_text(secs: f64) -> String {
+    let s = secs.round().max(0.0) as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min", (s + 30) / 60)
+    } else if s < 86_400 {
+        let m = (s + 30) / 60;
+        if m.is_multiple_of(60) {
+            format!("{} u", m / 60)
+        } else {
+            format!("{} u {} min", m / 60, m % 60)
+        }
+    } else {
+        let h = (s + 1800) / 3600;
+        format!("{} d {} u", h / 24, h % 24)
+    }
+}
+
+// ---------------------------------------------------------------- 1. kengetallen
+
+#[derive(Template)]
+#[template(path = "insight_settings.html")]
+struct SettingsPage {
+    t: Tr,
+    nav: Option<Nav>,
+    a: PageCtx,
+    inhabitants: String,
+    hourly: String,
+    monthly: String,
+    named: bool,
+    /// The public figure and its source, when there is one.
+    seeded: Option<(String, &'static str)>,
+    attribution: &'static str,
+    edited: bool,
+}
+
+fn cents_text(c: i64) -> String {
+    format!("{},{:02}", c / 100, c % 100)
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let ctx = match enter(&state, &headers, user, &code) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let row = state.store.tenant(&ctx.tenant.code).await?;
+        let s = state
+            .store
+            .insight_settings(&ctx.tenant.code)
+            .await?
+            .unwrap_or_default();
+        Ok::<_, AppError>((row, s))
+    }
+    .await;
+    let (row, s) = match r {
+        Ok(v) => v,
+        Err(e) => return error_response(e, ctx.t.0),
+    };
+    let seeded = loket_core::inhabitants::inhabitants_figure(&ctx.tenant.code)
+        .map(|f| (thousands(i64::from(f.inhabitants)), f.source));
+    page(&SettingsPage {
+        t: ctx.t,
+        nav: ctx.nav(),
+        inhabitants: row.inhabitants.map(|n| n.to_string()).unwrap_or_default(),
+        hourly: cents_text(s.hourly_cost_cents),
+        monthly: cents_text(s.monthly_tool_cost_cents),
+        named: s.benchmark_named,
+        seeded,
+        attribution: loket_core::inhabitants::INHABITANTS_ATTRIBUTION,
+        edited: s.inhabitants_edited_at.is_some(),
+        a: ctx.page("kengetallen", flash),
+    })
+}
+
+/// "12.345".
+fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SettingsForm {
+    csrf: String,
+    inhabitants: String,
+    hourly_cost: String,
+    tool_cost: String,
+    named: Option<String>,
+}
+
+/// The most inhabitants accepted (the largest municipality has under a million).
+const MAX_INHABITANTS: i64 = 10_000_000;
+/// The largest amount accepted in a cost field, in euro.
+const MAX_EUR: i64 = 10_000_000;
+
+/// A whole number of inhabitants, 1 to 10 million; "12.345" and "12 345" are accepted.
+pub fn parse_inhabitants(s: &str) -> AppResult<i64> {
+    let digits: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '.' | ' ' | '\u{a0}'))
+        .collect();
+    match digits.parse::<i64>() {
+        Ok(n) if (1..=MAX_INHABITANTS).contains(&n) => Ok(n),
+        _ => Err(AppError::Invalid(
+            "vul bij aantal inwoners een heel getal in tussen 1 en 10.000.000".into(),
+        )),
+    }
+}
+
+/// An amount in euro with at most two decimals ("45", "45,50", "45.5", "€ 1.250,00") as cents.
+pub fn parse_euro(s: &str, what: &str) -> AppResult<i64> {
+    let err = || {
+        AppError::Invalid(format!(
+            "vul bij {what} een bedrag in euro in, bijvoorbeeld 45 of 45,50 (0 tot 10.000.000)"
+        ))
+    };
+    let t: String = s
+        .trim()
+        .trim_start_matches('€')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    // With a comma, the comma is the decimal separator and dots group thousands.
+    let t = if t.contains(',') {
+        t.replace('.', "").replace(',', ".")
+    } else {
+        t
+    };
+    let (whole, frac) = match t.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (t.as_str(), ""),
+    };
+    if whole.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(err());
+    }
+    let w: i64 = whole.parse().map_err(|_| err())?;
+    if w > MAX_EUR {
+        return Err(err());
+    }
+    let f: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().map_err(|_| err())?
+    };
+    Ok(w * 100 + f)
+}
+
+async fn settings_save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Form(f): Form<SettingsForm>,
+) -> Response {
+    let ctx = match enter_post(&state, &headers, user, &code, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let inhabitants = parse_inhabitants(&f.inhabitants)?;
+        let hourly = parse_euro(&f.hourly_cost, "kosten per uur")?;
+        let monthly = parse_euro(&f.tool_cost, "vaste kosten per maand")?;
+        let current = state.store.tenant(&ctx.tenant.code).await?;
+        let u = InsightSettingsUpdate {
+            inhabitants,
+            inhabitants_changed: current.inhabitants != Some(inhabitants),
+            hourly_cost_cents: hourly,
+            monthly_tool_cost_cents: monthly,
+            benchmark_named: f.named.as_deref().is_some_and(|v| !v.is_empty()),
+        };
+        state
+            .store
+            .save_insight_settings(&ctx.tenant.code, &u, Some(ctx.user.id))
+            .await?;
+        state.reload_tenants().await.map_err(AppError::Unexpected)?;
+        Ok::<_, AppError>("opgeslagen")
+    }
+    .await;
+    done(&ctx, "kengetallen", r)
+}
+
+// ---------------------------------------------------------------- 2. benchmark
+
+/// Sums of one tenant over the period, from the rollups.
+#[derive(Default)]
+struct Sums {
+    contacts: i64,
+    first_responses: i64,
+    first_hist: Histogram,
+    resolutions: i64,
+    resolution_hist: Histogram,
+    reopens: i64,
+    pool_handled: i64,
+    negative: i64,
+    with_sentiment: i64,
+    csat_responses: i64,
+    csat_satisfied: i64,
+}
+
+impl Sums {
+    fn add(&mut self, r: &RollupRow) {
+        self.contacts += r.new_conversations;
+        self.first_responses += r.first_responses;
+        self.first_hist.merge(&r.first_response_hist);
+        self.resolutions += r.resolutions;
+        self.resolution_hist.merge(&r.resolution_hist);
+        self.reopens += r.reopens;
+        self.pool_handled += r.pool_handled;
+        self.negative += r.sentiment_negative;
+        self.with_sentiment += r.sentiment_positive + r.sentiment_neutral + r.sentiment_negative;
+    }
+}
+
+/// How a figure's value is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Per1000,
+    Seconds,
+    Percent,
+}
+
+/// One key figure of the benchmark.
+struct FigureDef {
+    id: &'static str,
+    nl: &'static str,
+    en: &'static str,
+    unit: Unit,
+    higher_is_better: bool,
+    /// The value of a tenant, `None` when not measured in the period.
+    value: fn(&Sums, Option<i64>) -> Option<f64>,
+}
+
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// The key figures, with the same ids as `docs/metrics.md`. A municipality takes part in a
+/// figure only when it was measured in the period (it had contacts, responses, resolutions,
+/// answers): a municipality that does not use Loket yet is not a zero.
+const FIGURES: [FigureDef; 7] = [
+    FigureDef {
+        id: "contacts_per_1000",
+        nl: "Contacten per 1.000 inwoners",
+        en: "Contacts per 1,000 inhabitants",
+        unit: Unit::Per1000,
+        higher_is_better: true,
+        value: |s, inh| match inh {
+            Some(n) if n > 0 && s.contacts > 0 => Some(s.contacts as f64 * 1000.0 / n as f64),
+            _ => None,
+        },
+    },
+    FigureDef {
+        id: "first_response_time",
+        nl: "Eerste reactietijd (mediaan)",
+        en: "First-response time (median)",
+        unit: Unit::Seconds,
+        higher_is_better: false,
+        value: |s, _| s.first_hist.percentile(50).map(|v| v as f64),
+    },
+    FigureDef {
+        id: "resolution_time",
+        nl: "Oplostijd (mediaan)",
+        en: "Resolution time (median)",
+        unit: Unit::Seconds,
+        higher_is_better: false,
+        value: |s, _| s.resolution_hist.percentile(50).map(|v| v as f64),
+    },
+    FigureDef {
+        id: "reopen_rate",
+        nl: "Heropend na oplossen",
+        en: "Reopen rate",
+        unit: Unit::Percent,
+        higher_is_better: false,
+        value: |s, _| share(s.reopens.min(s.resolutions), s.resolutions),
+    },
+    FigureDef {
+        id: "sentiment_negative",
+        nl: "Aandeel negatief sentiment",
+        en: "Share of negative sentiment",
+        unit: Unit::Percent,
+        higher_is_better: false,
+        value: |s, _| share(s.negative, s.with_sentiment),
+    },
+    FigureDef {
+        id: "csat",
+        nl: "Tevredenheid (aandeel 4 of 5 sterren)",
+        en: "Satisfaction (share of 4 or 5 stars)",
+        unit: Unit::Percent,
+        higher_is_better: true,
+        value: |s, _| share(s.csat_satisfied, s.csat_responses),
+    },
+    FigureDef {
+        id: "pool_share",
+        nl: "Aandeel behandeld door de regiopool",
+        en: "Share handled by the regional pool",
+        unit: Unit::Percent,
+        higher_is_better: false,
+        value: |s, _| share(s.pool_handled, s.contacts),
+    },
+];
+
+fn fmt_value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Per1000 => dec(v, 2),
+        Unit::Seconds => duration_text(v),
+        Unit::Percent => format!("{} %", dec(v, 1)),
+    }
+}
+
+fn csv_value(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BenchQuery {
+    dagen: Option<String>,
+    format: Option<String>,
+    ok: Option<String>,
+    fout: Option<String>,
+}
+
+/// The period choices, in days.
+const PERIODS: [u32; 4] = [7, 30, 90, 365];
+
+/// One comparison group, ready for the table.
+pub struct GroupView {
+    pub label: &'static str,
+    pub shown: bool,
+    pub reason: &'static str,
+    pub count: String,
+    pub q1: String,
+    pub median: String,
+    pub q3: String,
+    pub rank: String,
+    /// (name, value)
+    pub named: Vec<(String, String)>,
+    raw: Option<(f64, f64, f64)>,
+}
+
+/// One figure's row block.
+pub struct FigureView {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub direction: &'static str,
+    pub own: String,
+    pub groups: Vec<GroupView>,
+    pub svg: String,
+    own_raw: Option<f64>,
+}
+
+struct BenchmarkData {
+    days: u32,
+    size_class: Option<&'static str>,
+    figures: Vec<FigureView>,
+}
+
+/// Everything the benchmark needs, for all municipalities in one pass: one `rollups` call over
+/// the period, one CSAT query, the settings (opt-ins) and the inhabitants.
+async fn compute_benchmark(
+    state: &AppState,
+    asker: &Tenant,
+    days: u32,
+    l: L,
+) -> AppResult<BenchmarkData> {
+    // Whole hours, up to and including the current one (rollups round to hours).
+    let to = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
+    let from = to - i64::from(days) * DAY_MS;
+    let tenants = state.store.tenants().await?;
+    let gemeenten: Vec<_> = tenants.iter().filter(|t| t.kind == "gemeente").collect();
+    let codes: Vec<String> = gemeenten.iter().map(|t| t.code.clone()).collect();
+    let mut sums: HashMap<String, Sums> = HashMap::with_capacity(codes.len());
+    for r in state.store.rollups(&codes, from, to).await? {
+        sums.entry(r.tenant_code.clone()).or_default().add(&r);
+    }
+    for c in state.store.csat_counts_by_tenant(from, to).await? {
+        let s = sums.entry(c.tenant_code).or_default();
+        s.csat_responses += c.responses;
+        s.csat_satisfied += c.satisfied;
+    }
+    let named: HashMap<String, bool> = state
+        .store
+        .all_insight_settings()
+        .await?
+        .into_iter()
+        .map(|s| (s.tenant_code, s.benchmark_named))
+        .collect();
+    let asker_code = TenantCode::parse(&asker.code).map_err(|_| AppError::NotFound)?;
+    let empty = Sums::default();
+    let mut figures = Vec::new();
+    let mut size_class = None;
+    for def in &FIGURES {
+        let peers: Vec<PeerValue> = gemeenten
+            .iter()
+            .filter_map(|t| {
+                let code = TenantCode::parse(&t.code).ok()?;
+                let s = sums.get(&t.code).unwrap_or(&empty);
+                Some(PeerValue {
+                    tenant_code: code,
+                    inhabitants: t.inhabitants.and_then(|n| u32::try_from(n).ok()),
+                    value: (def.value)(s, t.inhabitants).unwrap_or(f64::NAN),
+                    opted_in_named: named.get(&t.code).copied().unwrap_or(false),
+                })
+            })
+            .collect();
+        let b = peers::benchmark(&asker_code, &peers, def.higher_is_better);
+        size_class = b.size_class_label;
+        figures.push(figure_view(state, def, &b, l));
+    }
+    Ok(BenchmarkData {
+        days,
+        size_class,
+        figures,
+    })
+}
+
+fn group_view(state: &AppState, label: &'static str, g: &Group, unit: Unit) -> GroupView {
+    match g {
+        Group::Suppressed { reason } => GroupView {
+            label,
+            shown: false,
+            reason: reason.text(),
+            count: String::new(),
+            q1: String::new(),
+            median: String::new(),
+            q3: String::new(),
+            rank: String::new(),
+            named: vec![],
+            raw: None,
+        },
+        Group::Shown(f) => GroupView {
+            label,
+            shown: true,
+            reason: "",
+            count: f.count.to_string(),
+            q1: fmt_value(unit, f.quartiles.q1),
+            median: fmt_value(unit, f.quartiles.median),
+            q3: fmt_value(unit, f.quartiles.q3),
+            rank: f
+                .rank
+                .as_ref()
+                .map(|r| r.label.clone())
+                .unwrap_or_else(|| "–".into()),
+            named: f
+                .named
+                .iter()
+                .map(|n| {
+                    (
+                        state.tenant_label(n.tenant_code.as_str()),
+                        fmt_value(unit, n.value),
+                    )
+                })
+                .collect(),
+            raw: Some((f.quartiles.q1, f.quartiles.median, f.quartiles.q3)),
+        },
+    }
+}
+
+fn figure_view(state: &AppState, def: &FigureDef, b: &Benchmark, l: L) -> FigureView {
+    let label = if l.en() { def.en } else { def.nl };
+    let groups = vec![
+        group_view(state, l.s("size_class"), &b.same_size_class, def.unit),
+        group_view(state, l.s("all"), &b.all, def.unit),
+    ];
+    let own = b
+        .own_value
+        .map(|v| fmt_value(def.unit, v))
+        .unwrap_or_else(|| l.s("no_value").to_string());
+    let direction = match (def.higher_is_better, l.en()) {
+        (true, false) => "hoger is beter",
+        (false, false) => "lager is beter",
+        (true, true) => "higher is better",
+        (false, true) => "lower is better",
+    };
+    let mut v = FigureView {
+        id: def.id,
+        label,
+        direction,
+        own,
+        groups,
+        svg: String::new(),
+        own_raw: b.own_value,
+    };
+    v.svg = strip_svg(&v, def.unit, l);
+    v
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A box strip per shown group: the box from Q1 to Q3, a line at the median and a diamond at
+/// the own value; with a title and a description that says the same in words. Empty when no
+/// group is shown (the table then says why).
+fn strip_svg(f: &FigureView, unit: Unit, l: L) -> String {
+    let shown: Vec<&GroupView> = f.groups.iter().filter(|g| g.raw.is_some()).collect();
+    if shown.is_empty() {
+        return String::new();
+    }
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for g in &shown {
+        let (q1, _, q3) = g.raw.unwrap_or_default();
+        lo = lo.min(q1);
+        hi = hi.max(q3);
+    }
+    if let Some(o) = f.own_raw {
+        lo = lo.min(o);
+        hi = hi.max(o);
+    }
+    let pad = ((hi - lo) * 0.1).max(if hi.abs() > 0.0 { hi.abs() * 0.05 } else { 1.0 });
+    let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+    let (x0, x1) = (170.0, 580.0);
+    let x = |v: f64| x0 + (v - lo) / (hi - lo).max(f64::EPSILON) * (x1 - x0);
+    let row_h = 40.0;
+    let height = 20.0 + row_h * shown.len() as f64 + 20.0;
+    let id = f.id;
+    let title = format!(
+        "{}: {} {}",
+        f.label,
+        if l.en() { "own value" } else { "eigen waarde" },
+        f.own
+    );
+    let mut desc = Vec::new();
+    for g in &shown {
+        desc.push(format!(
+            "{}: {} {}, {} {}, {} {} ({} {}).",
+            g.label,
+            l.s("q1"),
+            g.q1,
+            l.s("median").to_lowercase(),
+            g.median,
+            l.s("q3"),
+            g.q3,
+            l.s("rank").to_lowercase(),
+            g.rank
+        ));
+    }
+    let mut s = format!(
+        r#"<svg class="bm-svg" viewBox="0 0 600 {height}" role="img" aria-labelledby="svg-{id}-t svg-{id}-d" xmlns="http://www.w3.org/2000/svg"><title id="svg-{id}-t">{}</title><desc id="svg-{id}-d">{}</desc>"#,
+        esc(&title),
+        esc(&desc.join(" "))
+    );
+    for (i, g) in shown.iter().enumerate() {
+        let (q1, med, q3) = g.raw.unwrap_or_default();
+        let y = 20.0 + row_h * i as f64;
+        s.push_str(&format!(
+            r##"<text x="0" y="{ty}" font-size="13" fill="#1a1a1a">{label}</text><line x1="{x0}" x2="{x1}" y1="{cy}" y2="{cy}" stroke="#6b7280" stroke-width="1"/><rect x="{bx:.1}" y="{by}" width="{bw:.1}" height="20" fill="#cfe0f1" stroke="#154273" stroke-width="1.5"/><line x1="{mx:.1}" x2="{mx:.1}" y1="{by}" y2="{be}" stroke="#154273" stroke-width="3"/>"##,
+            ty = y + 14.0,
+            label = esc(g.label),
+            cy = y + 10.0,
+            bx = x(q1),
+            by = y,
+            bw = (x(q3) - x(q1)).max(1.0),
+            mx = x(med),
+            be = y + 20.0,
+        ));
+        if let Some(o) = f.own_raw {
+            let ox = x(o);
+            s.push_str(&format!(
+                r##"<path d="M{ox:.1} {t} l7 10 l-7 10 l-7 -10 z" fill="#a4161a" stroke="#ffffff" stroke-width="1"/>"##,
+                t = y
+            ));
+        }
+    }
+    let ly = 20.0 + row_h * shown.len() as f64 + 12.0;
+    let _ = unit;
+    s.push_str(&format!(
+        r##"<text x="{x0}" y="{ly}" font-size="12" fill="#374151">{}</text></svg>"##,
+        esc(if l.en() {
+            "Box: 1st to 3rd quartile, thick line: median, red diamond: own value"
+        } else {
+            "Blok: 1e tot 3e kwartiel, dikke lijn: mediaan, rode ruit: eigen waarde"
+        })
+    ));
+    s
+}
+
+#[derive(Template)]
+#[template(path = "insight_benchmark.html")]
+struct BenchmarkPage {
+    t: Tr,
+    nav: Option<Nav>,
+    a: PageCtx,
+    days: u32,
+    periods: Vec<u32>,
+    size_class: Option<&'static str>,
+    figures: Vec<FigureView>,
+}
+
+fn days_of(q: &BenchQuery) -> u32 {
+    q.dagen
+        .as_deref()
+        .and_then(|d| d.parse::<u32>().ok())
+        .filter(|d| PERIODS.contains(d))
+        .unwrap_or(30)
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %code))]
+async fn benchmark_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(q): Query<BenchQuery>,
+) -> Response {
+    let ctx = match enter(&state, &headers, user, &code) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let days = days_of(&q);
+    let l = L(ctx.t.is_en());
+    let data = match compute_benchmark(&state, &ctx.tenant, days, l).await {
+        Ok(d) => d,
+        Err(e) => return error_response(e, ctx.t.0),
+    };
+    if q.format.as_deref() == Some("csv") {
+        return csv_response(&ctx.tenant.code, &data, l);
+    }
+    let flash = Flash {
+        ok: q.ok,
+        fout: q.fout,
+    };
+    page(&BenchmarkPage {
+        t: ctx.t,
+        nav: ctx.nav(),
+        a: ctx.page("benchmark", flash),
+        days: data.days,
+        periods: PERIODS.to_vec(),
+        size_class: data.size_class,
+        figures: data.figures,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %code))]
+async fn benchmark_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(q): Query<BenchQuery>,
+) -> Response {
+    let ctx = match enter(&state, &headers, user, &code) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let l = L(ctx.t.is_en());
+    match compute_benchmark(&state, &ctx.tenant, days_of(&q), l).await {
+        Ok(d) => csv_response(&ctx.tenant.code, &d, l),
+        Err(e) => error_response(e, ctx.t.0),
+    }
+}
+
+/// A CSV field, quoted when it holds a separator, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The table as CSV: one row per figure and group; numbers with a decimal point, durations in
+/// seconds, shares in percent.
+fn csv_body(data: &BenchmarkData) -> String {
+    let mut out = String::from(
+        "kengetal,groep,eigen_waarde,aantal_gemeenten,kwartiel_1,mediaan,kwartiel_3,rang,toelichting\n",
+    );
+    for f in &data.figures {
+        for g in &f.groups {
+            let own = f.own_raw.map(csv_value).unwrap_or_default();
+            let cells: Vec<String> = match g.raw {
+                Some((q1, med, q3)) => vec![
+                    f.id.to_string(),
+                    g.label.to_string(),
+                    own,
+                    g.count.clone(),
+                    csv_value(q1),
+                    csv_value(med),
+                    csv_value(q3),
+                    g.rank.clone(),
+                    String::new(),
+                ],
+                None => vec![
+                    f.id.to_string(),
+                    g.label.to_string(),
+                    own,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    g.reason.to_string(),
+                ],
+            };
+            out.push_str(
+                &cells
+                    .iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn csv_response(code: &str, data: &BenchmarkData, _l: L) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"benchmark-{code}-{}d.csv\"",
+        data.days
+    );
+    let mut r = csv_body(data).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+// ---------------------------------------------------------------- 3. bezetting
+
+const AMS: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+
+/// The tenants whose arrivals count for `tenant`'s grid, and the units whose shifts count.
+/// A pool serves the municipalities whose `pool_code` is the pool.
+fn units_of(state: &AppState, tenant: &Tenant) -> (Vec<String>, Vec<String>) {
+    if tenant.kind == TenantKind::Regio {
+        let mut members: Vec<String> = state
+            .tenants()
+            .values()
+            .filter(|t| {
+                t.kind == TenantKind::Gemeente && t.pool_code.as_deref() == Some(&tenant.code)
+            })
+            .map(|t| t.code.clone())
+            .collect();
+        members.sort();
+        let mut units = vec![tenant.code.clone()];
+        units.extend(members.iter().cloned());
+        let mut arrivals = members;
+        arrivals.push(tenant.code.clone());
+        (arrivals, units)
+    } else {
+        (vec![tenant.code.clone()], vec![tenant.code.clone()])
+    }
+}
+
+/// Past weeks of arrivals per group and tenant, oldest week first, from the hourly rollups of
+/// the last `weeks` whole weeks before `now_ms`'s hour. Chat counts new conversations (one
+/// chat is one piece of work); the other channels count inbound messages (each wants an
+/// answer). Hours are converted to Amsterdam wall-clock time before they are put in a slot.
+fn week_counts(
+    rows: &[RollupRow],
+    end_ms: i64,
+    weeks: usize,
+) -> BTreeMap<(String, ChannelGroup), Vec<WeekCounts>> {
+    let mut out: BTreeMap<(String, ChannelGroup), Vec<WeekCounts>> = BTreeMap::new();
+    for r in rows {
+        let age = end_ms - r.hour_start;
+        if age <= 0 {
+            continue;
+        }
+        let w = ((age - 1) / WEEK_MS) as usize;
+        if w >= weeks {
+            continue;
+        }
+        let group = Channel::parse(&r.channel)
+            .map(ChannelGroup::of)
+            .unwrap_or(ChannelGroup::Async);
+        let n = match group {
+            ChannelGroup::Realtime => r.new_conversations,
+            ChannelGroup::Async => r.inbound,
+        };
+        if n <= 0 {
+            continue;
+        }
+        let Some(utc) = Utc.timestamp_millis_opt(r.hour_start).single() else {
+            continue;
+        };
+        let slot = HourOfWeek::of_local(utc.with_timezone(&AMS).naive_local());
+        let hist = out
+            .entry((r.tenant_code.clone(), group))
+            .or_insert_with(|| vec![[0u32; SLOTS]; weeks]);
+        let cell = &mut hist[weeks - 1 - w][slot.index()];
+        *cell = cell.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    out
+}
+
+/// One channel group's advice, with the pool's savings sentence when it is a pool.
+pub struct GroupSummary {
+    pub label: &'static str,
+    pub target: String,
+    pub aht: String,
+    pub forecast_total: String,
+    pub trend: String,
+    pub peak: u32,
+    pub pool_sentence: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "insight_roster.html")]
+struct RosterPage {
+    t: Tr,
+    nav: Option<Nav>,
+    a: PageCtx,
+    is_pool: bool,
+    members: usize,
+    groups: Vec<GroupSummary>,
+    grid: WeekGrid,
+    /// The grid transposed: one row per hour, one cell per weekday.
+    by_hour: Vec<(&'static str, Vec<staffing::GridCell>)>,
+    /// (id, who, for, weekday, start, end)
+    shifts: Vec<(i64, String, String, &'static str, String, String)>,
+    users: Vec<(i64, String)>,
+    units: Vec<(String, String)>,
+    weekdays: Vec<(usize, &'static str)>,
+}
+
+fn hhmm(m: i64) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+fn weekday_of(i: i64) -> Option<Weekday> {
+    Some(match i {
+        0 => Weekday::Mon,
+        1 => Weekday::Tue,
+        2 => Weekday::Wed,
+        3 => Weekday::Thu,
+        4 => Weekday::Fri,
+        5 => Weekday::Sat,
+        6 => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn shift_of(r: &ShiftRow) -> Option<Shift> {
+    let t = |m: i64| {
+        NaiveTime::from_hms_opt(u32::try_from(m / 60).ok()?, u32::try_from(m % 60).ok()?, 0)
+    };
+    Shift::new(
+        r.user_id,
+        TenantCode::parse(&r.unit_code).ok()?,
+        weekday_of(r.weekday)?,
+        t(r.start_minute)?,
+        t(r.end_minute)?,
+    )
+    .ok()
+}
+
+/// The advice per group for the tenant (a pool: shared over its members) and the grid.
+async fn staffing_grid(
+    state: &AppState,
+    tenant: &Tenant,
+    shifts: &[ShiftRow],
+) -> AppResult<(Vec<GroupSummary>, WeekGrid, usize)> {
+    let (arrival_tenants, units) = units_of(state, tenant);
+    let weeks = ForecastParams::default().weeks();
+    // The current (partial) hour counts as part of the latest week.
+    let end = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
+    let from = end - weeks as i64 * WEEK_MS;
+    // Until the strictly hourly read lands, `rollups` is the hourly source.
+    let rows = state.store.rollups(&arrival_tenants, from, end).await?;
+    let counts = week_counts(&rows, end, weeks);
+    let is_pool = tenant.kind == TenantKind::Regio;
+    let mut advice: Vec<GroupAdvice> = Vec::new();
+    let mut summaries = Vec::new();
+    for group in ChannelGroup::ALL {
+        let params = GroupParams::default_for(group);
+        let mut member_rates: Vec<WeekRates> = Vec::new();
+        let mut total_trend = Vec::new();
+        for t in &arrival_tenants {
+            let hist = counts
+                .get(&(t.clone(), group))
+                .cloned()
+                .unwrap_or_else(|| vec![[0u32; SLOTS]; weeks]);
+            let f = staffing::forecast(&hist, ForecastParams::default());
+            total_trend.push(f.trend);
+            member_rates.push(f.rates);
+        }
+        let combined = WeekRates::sum(&member_rates);
+        let (a, pool_sentence) = if is_pool {
+            let p = staffing::pool_advice(group, &member_rates, &params);
+            let saved = p.hours_saved();
+            let sentence = format!(
+                "Samen roosteren voor {} gemeenten: {}; dat scheelt {saved} uur per week.",
+                arrival_tenants.len().saturating_sub(1),
+                p.summary_nl()
+            );
+            (p.shared, Some(sentence))
+        } else {
+            (staffing::advise(group, &combined, &params), None)
+        };
+        let trend = total_trend.first().copied().unwrap_or(1.0);
+        summaries.push(GroupSummary {
+            label: group.label_nl(),
+            target: format!(
+                "{} % binnen {}",
+                (params.target_service_level() * 100.0).round(),
+                duration_text(params.target_seconds())
+            ),
+            aht: format!(
+                "{} (standaardwaarde; nog geen gemeten behandeltijd)",
+                duration_text(params.aht_seconds())
+            ),
+            forecast_total: dec(combined.total(), 1),
+            trend: if is_pool {
+                "per gemeente".into()
+            } else {
+                format!("{} %", dec((trend - 1.0) * 100.0, 0))
+            },
+            peak: a.peak_staff(),
+            pool_sentence,
+        });
+        advice.push(a);
+    }
+    let shifts: Vec<Shift> = shifts.iter().filter_map(shift_of).collect();
+    let unit_codes: Vec<TenantCode> = units
+        .iter()
+        .filter_map(|u| TenantCode::parse(u).ok())
+        .collect();
+    let rostered = staffing::rostered(&shifts, &unit_codes);
+    let grid = WeekGrid::build(&advice, &rostered, Tolerance::default());
+    Ok((summaries, grid, arrival_tenants.len()))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %code))]
+async fn roster_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let ctx = match enter(&state, &headers, user, &code) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let (_, units) = units_of(&state, &ctx.tenant);
+        let rows = state.store.roster_shifts(&units).await?;
+        let (groups, grid, n) = staffing_grid(&state, &ctx.tenant, &rows).await?;
+        let users = roster_users(&state, &ctx.tenant).await?;
+        Ok::<_, AppError>((units, rows, groups, grid, n, users))
+    }
+    .await;
+    let (units, rows, groups, grid, n, users) = match r {
+        Ok(v) => v,
+        Err(e) => return error_response(e, ctx.t.0),
+    };
+    let names: HashMap<i64, String> = users.iter().cloned().collect();
+    let shifts = rows
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                names
+                    .get(&s.user_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", s.user_id)),
+                state.tenant_label(&s.unit_code),
+                usize::try_from(s.weekday)
+                    .ok()
+                    .and_then(|d| staffing::WEEKDAYS_NL.get(d).copied())
+                    .unwrap_or("?"),
+                hhmm(s.start_minute),
+                hhmm(s.end_minute),
+            )
+        })
+        .collect();
+    let is_pool = ctx.tenant.kind == TenantKind::Regio;
+    let by_hour = (0..24)
+        .map(|h| {
+            (
+                grid.hours[h],
+                grid.rows.iter().map(|r| r.cells[h]).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    page(&RosterPage {
+        by_hour,
+        t: ctx.t,
+        nav: ctx.nav(),
+        is_pool,
+        members: n.saturating_sub(1),
+        groups,
+        grid,
+        shifts,
+        users,
+        units: units
+            .iter()
+            .map(|u| (u.clone(), state.tenant_label(u)))
+            .collect(),
+        weekdays: staffing::WEEKDAYS_NL.iter().copied().enumerate().collect(),
+        a: ctx.page("bezetting", flash),
+    })
+}
+
+/// The users who can be rostered: anyone with a role in the tenant (a pool: the pool or one
+/// of its municipalities), by name.
+async fn roster_users(state: &AppState, tenant: &Tenant) -> AppResult<Vec<(i64, String)>> {
+    let (_, units) = units_of(state, tenant);
+    let mut users: Vec<(i64, String)> = state
+        .store
+        .tenant_users(&units)
+        .await?
+        .into_iter()
+        .map(|(u, _)| (u.id, u.name))
+        .collect();
+    users.sort_by(|a, b| a.1.cmp(&b.1));
+    users.dedup_by_key(|u| u.0);
+    Ok(users)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ShiftForm {
+    csrf: String,
+    user_id: String,
+    unit: String,
+    weekday: String,
+    start: String,
+    end: String,
+}
+
+fn parse_time(s: &str, what: &str) -> AppResult<i64> {
+    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+        AppError::Invalid(format!(
+            "vul bij {what} een tijd in als uu:mm, bijvoorbeeld 08:30"
+        ))
+    })?;
+    Ok(i64::from(
+        chrono::Timelike::hour(&t) * 60 + chrono::Timelike::minute(&t),
+    ))
+}
+
+async fn shift_add(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Form(f): Form<ShiftForm>,
+) -> Response {
+    let ctx = match enter_post(&state, &headers, user, &code, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let (_, units) = units_of(&state, &ctx.tenant);
+        let unit = f.unit.trim();
+        if !units.iter().any(|u| u == unit) {
+            return Err(AppError::Invalid(
+                "kies voor wie de dienst gewerkt wordt".into(),
+            ));
+        }
+        let users = roster_users(&state, &ctx.tenant).await?;
+        let user_id: i64 = f.user_id.trim().parse().unwrap_or(-1);
+        if !users.iter().any(|(id, _)| *id == user_id) {
+            return Err(AppError::Invalid("kies een medewerker".into()));
+        }
+        let weekday: i64 = f.weekday.trim().parse().unwrap_or(-1);
+        if weekday_of(weekday).is_none() {
+            return Err(AppError::Invalid("kies een dag".into()));
+        }
+        let start = parse_time(&f.start, "begin")?;
+        let end = parse_time(&f.end, "einde")?;
+        if start == end {
+            return Err(AppError::Invalid(
+                "begin en einde van de dienst zijn gelijk: een dienst moet langer dan 0 minuten duren".into(),
+            ));
+        }
+        state
+            .store
+            .add_shift(&NewShift {
+                unit_code: unit.to_string(),
+                user_id,
+                weekday,
+                start_minute: start,
+                end_minute: end,
+            })
+            .await?;
+        Ok("toegevoegd")
+    }
+    .await;
+    done(&ctx, "bezetting", r)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn shift_delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path((code, id)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let ctx = match enter_post(&state, &headers, user, &code, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+        let (_, units) = units_of(&state, &ctx.tenant);
+        state.store.delete_shift(id, &units).await?;
+        Ok("verwijderd")
+    }
+    .await;
+    done(&ctx, "bezetting", r)
+}
+
+// ---------------------------------------------------------------- 4. volwassenheid
+
+/// One question on the form.
+pub struct QuestionView {
+    pub id: &'static str,
+    pub text: &'static str,
+    pub critical: bool,
+    /// (level, description, checked)
+    pub options: Vec<(u8, &'static str, bool)>,
+}
+
+pub struct ThemeView {
+    pub slug: &'static str,
+    pub label: &'static str,
+    pub questions: Vec<QuestionView>,
+}
+
+/// The level per theme of one assessment.
+pub struct ScoreView {
+    pub theme: &'static str,
+    pub level: u8,
+    pub name: &'static str,
+    pub mean: String,
+    pub capped_by: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "insight_maturity.html")]
+struct MaturityPage {
+    t: Tr,
+    nav: Option<Nav>,
+    a: PageCtx,
+    today: String,
+    themes: Vec<ThemeView>,
+    latest: Option<(String, Vec<ScoreView>)>,
+    /// (date, levels per theme in Theme::ALL order)
+    history: Vec<(String, Vec<u8>)>,
+    theme_labels: Vec<&'static str>,
+    trend: Vec<String>,
+    /// Per theme: (theme, own level, groups)
+    bench: Vec<(&'static str, String, Vec<GroupView>)>,
+}
+
+fn assessment_of(r: &loket_store::insight::MaturityRow) -> Option<Assessment> {
+    let raw: BTreeMap<String, i64> = serde_json::from_str(&r.answers).ok()?;
+    let answers = Answers::parse(raw).ok()?;
+    let date = NaiveDate::parse_from_str(&r.assessed_on, "%Y-%m-%d").ok()?;
+    Some(Assessment::new(date, answers))
+}
+
+fn today_local() -> NaiveDate {
+    Utc::now().with_timezone(&AMS).date_naive()
+}
+
+fn date_text(d: NaiveDate) -> String {
+    format!("{:02}-{:02}-{}", d.day(), d.month(), d.year())
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %code))]
+async fn maturity_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let ctx = match enter(&state, &headers, user, &code) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let own = state.store.maturity_assessments(&ctx.tenant.code).await?;
+        let all = state.store.latest_maturity_all().await?;
+        let settings = state.store.all_insight_settings().await?;
+        let tenants = state.store.tenants().await?;
+        Ok::<_, AppError>((own, all, settings, tenants))
+    }
+    .await;
+    let (own, all, settings, tenants) = match r {
+        Ok(v) => v,
+        Err(e) => return error_response(e, ctx.t.0),
+    };
+    let own: Vec<Assessment> = own.iter().filter_map(assessment_of).collect();
+    let latest = own.last();
+    let themes = Theme::ALL
+        .into_iter()
+        .map(|theme| ThemeView {
+            slug: theme.as_str(),
+            label: theme.label_nl(),
+            questions: maturity::questions(theme)
+                .map(|q| QuestionView {
+                    id: q.id,
+                    text: q.text,
+                    critical: q.critical,
+                    options: q
+                        .levels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| {
+                            let level = i as u8 + 1;
+                            let checked = latest.and_then(|a| a.answers.get(q.id)) == Some(level);
+                            (level, *d, checked)
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let score_views = |a: &Assessment| {
+        a.scores()
+            .0
+            .iter()
+            .map(|s| ScoreView {
+                theme: s.theme.label_nl(),
+                level: s.level,
+                name: s.level_name_nl(),
+                mean: dec(s.mean, 1),
+                capped_by: s.capped_by,
+            })
+            .collect::<Vec<_>>()
+    };
+    let history = own
+        .iter()
+        .map(|a| {
+            let s = a.scores();
+            (
+                date_text(a.date),
+                Theme::ALL.iter().map(|t| s.get(*t).level).collect(),
+            )
+        })
+        .collect();
+    let trend = match own.as_slice() {
+        [.., prev, last] => maturity::trend(prev, last)
+            .iter()
+            .map(|t| format!("{}: {}", t.theme.label_nl(), t.label_nl()))
+            .collect(),
+        _ => vec![],
+    };
+    // The benchmark: the latest assessment of every municipality, per theme.
+    let named: HashMap<&str, bool> = settings
+        .iter()
+        .map(|s| (s.tenant_code.as_str(), s.benchmark_named))
+        .collect();
+    let inhabitants: HashMap<&str, Option<i64>> = tenants
+        .iter()
+        .map(|t| (t.code.as_str(), t.inhabitants))
+        .collect();
+    let latest_all: Vec<(TenantCode, Option<u32>, Assessment)> = all
+        .iter()
+        .filter_map(|r| {
+            Some((
+                TenantCode::parse(&r.tenant_code).ok()?,
+                inhabitants
+                    .get(r.tenant_code.as_str())
+                    .copied()
+                    .flatten()
+                    .and_then(|n| u32::try_from(n).ok()),
+                assessment_of(r)?,
+            ))
+        })
+        .collect();
+    let l = L(ctx.t.is_en());
+    let asker = TenantCode::parse(&ctx.tenant.code).ok();
+    let bench = match asker {
+        Some(asker) if ctx.tenant.kind == TenantKind::Gemeente => Theme::ALL
+            .into_iter()
+            .map(|theme| {
+                let peers: Vec<PeerValue> = latest_all
+                    .iter()
+                    .map(|(code, inh, a)| PeerValue {
+                        tenant_code: code.clone(),
+                        inhabitants: *inh,
+                        value: f64::from(a.scores().get(theme).level),
+                        opted_in_named: named.get(code.as_str()).copied().unwrap_or(false),
+                    })
+                    .collect();
+                let b = peers::benchmark(&asker, &peers, true);
+                let own = b
+                    .own_value
+                    .map(|v| dec(v, 0))
+                    .unwrap_or_else(|| l.s("no_value").to_string());
+                (
+                    theme.label_nl(),
+                    own,
+                    vec![
+                        level_group(&state, l.s("size_class"), &b.same_size_class),
+                        level_group(&state, l.s("all"), &b.all),
+                    ],
+                )
+            })
+            .collect(),
+        _ => vec![],
+    };
+    page(&MaturityPage {
+        t: ctx.t,
+        nav: ctx.nav(),
+        today: today_local().format("%Y-%m-%d").to_string(),
+        themes,
+        latest: latest.map(|a| (date_text(a.date), score_views(a))),
+        history,
+        theme_labels: Theme::ALL.iter().map(|t| t.label_nl()).collect(),
+        trend,
+        bench,
+        a: ctx.page("volwassenheid", flash),
+    })
+}
+
+/// A group of maturity levels: levels with one decimal for the quartiles.
+fn level_group(state: &AppState, label: &'static str, g: &Group) -> GroupView {
+    let mut v = group_view(state, label, g, Unit::Per1000);
+    if let Some((q1, med, q3)) = v.raw {
+        v.q1 = dec(q1, 1);
+        v.median = dec(med, 1);
+        v.q3 = dec(q3, 1);
+    }
+    for n in &mut v.named {
+        n.1 = n.1.split(',').next().unwrap_or_default().to_string();
+    }
+    v
+}
+
+async fn maturity_save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(code): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let ctx = match enter_post(&state, &headers, user, &code, &csrf) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let r = async {
+        let date = fields
+            .iter()
+            .find(|(k, _)| k == "datum")
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default();
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+            .map_err(|_| AppError::Invalid("vul een geldige datum in (jjjj-mm-dd)".into()))?;
+        if date > today_local() {
+            return Err(AppError::Invalid(
+                "de datum van de zelfevaluatie ligt in de toekomst".into(),
+            ));
+        }
+        let raw: Vec<(String, i64)> = fields
+            .iter()
+            .filter_map(|(k, v)| {
+                let id = k.strip_prefix("q_")?;
+                Some((id.to_string(), v.trim().parse::<i64>().unwrap_or(0)))
+            })
+            .collect();
+        let answers = Answers::parse(raw).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let json: BTreeMap<&str, u8> = answers.iter().collect();
+        let json = serde_json::to_string(&json).map_err(|e| AppError::Unexpected(e.into()))?;
+        state
+            .store
+            .save_maturity(
+                &ctx.tenant.code,
+                &date.format("%Y-%m-%d").to_string(),
+                &json,
+                Some(ctx.user.id),
+            )
+            .await?;
+        Ok("opgeslagen")
+    }
+    .await;
+    done(&ctx, "volwassenheid", r)
+}
+
+/// Unused settings fields are kept for the dashboard's cost per contact; this reads them.
+pub async fn cost_settings(
+    state: &AppState,
+    tenant: &str,
+) -> AppResult<loket_core::metrics::figures::CostSettings> {
+    let s: InsightSettingsRow = state
+        .store
+        .insight_settings(tenant)
+        .await?
+        .unwrap_or_default();
+    Ok(loket_core::metrics::figures::CostSettings {
+        hourly_cost_eur: s.hourly_cost_cents as f64 / 100.0,
+        monthly_tool_cost_eur: s.monthly_tool_cost_cents as f64 / 100.0,
+    })
+}
+
+// ---------------------------------------------------------------- demo data
+
+/// Demo data for `loket demo`: cost settings and the opt-in for a few municipalities, a roster
+/// for Utrecht and its regional pool, and maturity self-assessments (two for Utrecht, one for
+/// a dozen others so the maturity benchmark has peers).
+pub async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
+    let store = &state.store;
+    for (code, hourly, tools, named) in [
+        ("GM0344", 4850, 95_000, true),
+        ("GM0363", 5200, 240_000, false),
+        ("GM0339", 4600, 25_000, true),
+        ("GM0340", 4600, 25_000, false),
+    ] {
+        let t = store.tenant(code).await?;
+        let Some(inhabitants) = t.inhabitants.filter(|n| *n > 0) else {
+            continue;
+        };
+        store
+            .save_insight_settings(
+                code,
+                &InsightSettingsUpdate {
+                    inhabitants,
+                    inhabitants_changed: false,
+                    hourly_cost_cents: hourly,
+                    monthly_tool_cost_cents: tools,
+                    benchmark_named: named,
+                },
+                None,
+            )
+            .await?;
+    }
+    // (email, unit, weekdays, start, end) in minutes.
+    let roster: [(&str, &str, &[i64], i64, i64); 6] = [
+        ("anna@utrecht.demo", "GM0344", &[0, 1, 2, 3, 4], 510, 1020),
+        ("bram@utrecht.demo", "GM0344", &[0, 1, 2, 3, 4], 720, 1200),
+        ("sanne@utrecht.demo", "GM0344", &[0, 1, 2, 3], 540, 1020),
+        ("anna@utrecht.demo", "GM0344", &[5], 600, 840),
+        ("pim@regio-utrecht.demo", "PV26", &[0, 1, 2, 3, 4], 480, 960),
+        ("pim@regio-utrecht.demo", "PV26", &[5, 6], 600, 780),
+    ];
+    for (email, unit, days, start, end) in roster {
+        let Ok(u) = store.user_by_email(email).await else {
+            continue;
+        };
+        for d in days {
+            store
+                .add_shift(&NewShift {
+                    unit_code: unit.into(),
+                    user_id: u.id,
+                    weekday: *d,
+                    start_minute: start,
+                    end_minute: end,
+                })
+                .await?;
+        }
+    }
+    let today = today_local();
+    let answers = |seed: u64, lift: i64| -> String {
+        let m: BTreeMap<&str, i64> = maturity::QUESTIONS
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let x = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add((i as u64).wrapping_mul(1_442_695_040_888_963_407));
+                let level = 1 + ((x >> 33) % 3) as i64 + lift;
+                (q.id, level.clamp(1, 5))
+            })
+            .collect();
+        serde_json::to_string(&m).unwrap_or_default()
+    };
+    let date = |days: i64| {
+        (today - chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    store
+        .save_maturity("GM0344", &date(200), &answers(344, 0), None)
+        .await?;
+    store
+        .save_maturity("GM0344", &date(20), &answers(344, 1), None)
+        .await?;
+    let others = [
+        "GM0363", "GM0599", "GM0518", "GM0014", "GM0034", "GM0307", "GM0339", "GM0340", "GM0353",
+        "GM0356", "GM0310", "GM0321", "GM0327",
+    ];
+    for (i, code) in others.iter().enumerate() {
+        if store.tenant(code).await.is_err() {
+            continue;
+        }
+        store
+            .save_maturity(
+                code,
+                &date(30 + i as i64 * 7),
+                &answers(1000 + i as u64, i64::from(i % 3 == 0)),
+                None,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euro_amounts() {
+        assert_eq!(parse_euro("45", "x").unwrap(), 4500);
+        assert_eq!(parse_euro("45,5", "x").unwrap(), 4550);
+        assert_eq!(parse_euro("€ 1.250,00", "x").unwrap(), 125_000);
+        assert_eq!(parse_euro("12.34", "x").unwrap(), 1234);
+        assert_eq!(parse_euro("", "x").unwrap(), 0);
+        assert!(parse_euro("-3", "x").is_err());
+        assert!(parse_euro("veel", "x").is_err());
+        assert!(parse_euro("1,234", "x").is_err());
+    }
+
+    #[test]
+    fn inhabitant_counts() {
+        assert_eq!(parse_inhabitants("12.345").unwrap(), 12_345);
+        assert_eq!(parse_inhabitants(" 900 ").unwrap(), 900);
+        assert!(parse_inhabitants("0").is_err());
+        assert!(parse_inhabitants("twaalf").is_err());
+    }
+
+    #[test]
+    fn durations_and_thousands() {
+        assert_eq!(duration_text(42.0), "42 s");
+        assert_eq!(duration_text(600.0), "10 min");
+        assert_eq!(duration_text(3_900.0), "1 u 5 min");
+        assert_eq!(duration_text(3_600.0), "1 u");
+        assert_eq!(thousands(1_234_567), "1.234.567");
+    }
+
+    #[test]
+    fn week_counts_slot_by_local_time() {
+        // Monday 2026-11-23 09:00 Amsterdam = 08:00 UTC.
+        let end = Utc
+            .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let row = RollupRow {
+            tenant_code: "GM0344".into(),
+            hour_start: at,
+            channel: "webchat".into(),
+            new_conversations: 3,
+            inbound: 9,
+            ..RollupRow::default()
+        };
+        let c = week_counts(&[row], end, 4);
+        let h = &c[&("GM0344".to_string(), ChannelGroup::Realtime)];
+        assert_eq!(h[3][9], 3, "last week, Monday 09:00 local");
+    }
+}

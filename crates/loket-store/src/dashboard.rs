@@ -1,0 +1,288 @@
+//! The dashboard's reads that the rollups cannot answer: the conversations behind a chart
+//! (drill-down), the open backlog by age, service-level attainment and satisfaction. Each is
+//! scoped to the tenants on whose behalf the conversations are held (see `rollups::BEHALF`),
+//! the same attribution the rollups use, so a drill-down lists what a bar counted.
+
+use crate::rollups::BEHALF;
+use crate::{Result, Store, placeholders, with_pool};
+
+/// How far before a period a conversation may have started for its first response or
+/// resolution in the period to be in the business-time sample (keeps the scan on the index).
+pub const SAMPLE_LOOKBACK_MS: i64 = 90 * 86_400_000;
+
+/// Filters shared by the dashboard's raw reads; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct DashFilter {
+    pub tenants: Vec<String>,
+    pub channel: Option<String>,
+    /// `Some("")` selects conversations without a topic.
+    pub topic: Option<String>,
+    pub team_id: Option<i64>,
+}
+
+/// A conversation as the drill-down lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DrillRow {
+    pub id: i64,
+    pub tenant: String,
+    pub channel: String,
+    pub topic: String,
+    pub state: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub first_resolved_at: Option<i64>,
+}
+
+/// Counts over the conversations that started in a period. Service level: of those with a
+/// deadline, met = answered (resolved) no later than the deadline; one still open past its
+/// deadline counts as missed, one still within it is not counted yet.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct StartedCounts {
+    pub first_met: i64,
+    pub first_total: i64,
+    pub resolution_met: i64,
+    pub resolution_total: i64,
+    /// Summed agent handle time (see `activity`), for the cost per contact.
+    pub handle_seconds: i64,
+}
+
+/// Satisfaction answers in a period: count, sum of scores, and scores of 4 or 5.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct CsatCounts {
+    pub answers: i64,
+    pub score_sum: i64,
+    pub satisfied: i64,
+}
+
+/// The WHERE clause for `f` starting at placeholder `$start`, and the number of binds used.
+fn scope_sql(f: &DashFilter, start: usize) -> (String, usize) {
+    let n = f.tenants.len();
+    let mut sql = format!(
+        "(c.tenant_code IN ({}) OR c.origin_tenant_code IN ({})) AND {BEHALF} IN ({})",
+        placeholders(start, n),
+        placeholders(start + n, n),
+        placeholders(start + 2 * n, n)
+    );
+    let mut next = start + 3 * n;
+    if f.channel.is_some() {
+        sql += &format!(" AND c.channel = ${next}");
+        next += 1;
+    }
+    if f.topic.is_some() {
+        sql += &format!(" AND COALESCE(c.topic, '') = ${next}");
+        next += 1;
+    }
+    if f.team_id.is_some() {
+        sql += &format!(" AND c.team_id = ${next}");
+        next += 1;
+    }
+    (sql, next - start)
+}
+
+macro_rules! bind_filter {
+    ($q:expr, $f:expr) => {{
+        let mut q = $q;
+        for _ in 0..3 {
+            for t in &$f.tenants {
+                q = q.bind(t);
+            }
+        }
+        if let Some(c) = &$f.channel {
+            q = q.bind(c);
+        }
+        if let Some(t) = &$f.topic {
+            q = q.bind(t);
+        }
+        if let Some(t) = $f.team_id {
+            q = q.bind(t);
+        }
+        q
+    }};
+}
+
+impl Store {
+    /// Conversations that started in `[from, to)` matching `f`, newest first, `limit` from
+    /// `offset`, plus the total count.
+    pub async fn drill_conversations(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<DrillRow>, i64)> {
+        if f.tenants.is_empty() {
+            return Ok((vec![], 0));
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b) = (used + 1, used + 2);
+        let from_sql = format!(
+            "FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b}"
+        );
+        let list_sql = format!(
+            "SELECT c.id, {BEHALF} AS tenant, c.channel, COALESCE(c.topic, '') AS topic, c.state,
+                    c.subject, c.created_at, c.first_response_at, c.first_resolved_at
+             {from_sql} ORDER BY c.created_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
+            b + 1,
+            b + 2
+        );
+        let count_sql = format!("SELECT COUNT(*) {from_sql}");
+        with_pool!(self, p => {
+            let rows: Vec<DrillRow> = bind_filter!(sqlx::query_as(&list_sql), f)
+                .bind(from).bind(to).bind(limit).bind(offset).fetch_all(p).await?;
+            let (n,): (i64,) = bind_filter!(sqlx::query_as(&count_sql), f)
+                .bind(from).bind(to).fetch_one(p).await?;
+            Ok((rows, n))
+        })
+    }
+
+    /// Start times (Unix ms) of the conversations matching `f` that are open now
+    /// (`nieuw` or `open`: waiting for an agent): the backlog, to be bucketed by age.
+    pub async fn open_conversation_starts(&self, f: &DashFilter) -> Result<Vec<i64>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let (scope, _) = scope_sql(f, 1);
+        let sql = format!(
+            "SELECT c.created_at FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.state IN ('nieuw', 'open')"
+        );
+        with_pool!(self, p => {
+            let rows: Vec<(i64,)> = bind_filter!(sqlx::query_as(&sql), f).fetch_all(p).await?;
+            Ok(rows.into_iter().map(|r| r.0).collect())
+        })
+    }
+
+    /// Service-level counts and handle time of conversations matching `f` that started in
+    /// `[from, to)`, as of `now` (Unix ms).
+    pub async fn started_counts(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+        now: i64,
+    ) -> Result<StartedCounts> {
+        if f.tenants.is_empty() {
+            return Ok(StartedCounts::default());
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b, n) = (used + 1, used + 2, used + 3);
+        let sql = format!(
+            "SELECT
+               COALESCE(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.first_response_at <= c.first_response_due THEN 1 ELSE 0 END), 0) AS first_met,
+               COALESCE(SUM(CASE WHEN c.first_response_due IS NOT NULL AND (c.first_response_at IS NOT NULL OR c.first_response_due < ${n}) THEN 1 ELSE 0 END), 0) AS first_total,
+               COALESCE(SUM(CASE WHEN c.first_resolved_at IS NOT NULL AND c.first_resolved_at <= c.resolution_due THEN 1 ELSE 0 END), 0) AS resolution_met,
+               COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL AND (c.first_resolved_at IS NOT NULL OR c.resolution_due < ${n}) THEN 1 ELSE 0 END), 0) AS resolution_total,
+               CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT) AS handle_seconds
+             FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b}"
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).bind(now).fetch_one(p).await?))
+    }
+
+    /// Satisfaction answers of surveys created in `[from, to)` for conversations matching `f`.
+    pub async fn csat_counts(&self, f: &DashFilter, from: i64, to: i64) -> Result<CsatCounts> {
+        if f.tenants.is_empty() {
+            return Ok(CsatCounts::default());
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b) = (used + 1, used + 2);
+        let sql = format!(
+            "SELECT COUNT(*) AS answers, CAST(COALESCE(SUM(s.score), 0) AS BIGINT) AS score_sum,
+                    COALESCE(SUM(CASE WHEN s.score >= 4 THEN 1 ELSE 0 END), 0) AS satisfied
+             FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
+             JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}"
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).fetch_one(p).await?))
+    }
+
+    /// `(tenant, started, at)` of the conversations matching `f` whose first response
+    /// (`first_response`) or first resolution (otherwise) fell in `[from, to)` and that started
+    /// at most [`SAMPLE_LOOKBACK_MS`] before it, only ids divisible by `every` (a deterministic
+    /// sample for long periods; 1 = all).
+    pub async fn duration_sample(
+        &self,
+        f: &DashFilter,
+        first_response: bool,
+        from: i64,
+        to: i64,
+        every: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let col = if first_response {
+            "first_response_at"
+        } else {
+            "first_resolved_at"
+        };
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b, e) = (used + 1, used + 2, used + 3);
+        let sql = format!(
+            "SELECT {BEHALF} AS tenant, c.created_at, c.{col} FROM conversations c
+             JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.{col} >= ${a} AND c.{col} < ${b} AND c.id % ${e} = 0
+               AND c.created_at >= ${w} AND c.created_at < ${b}",
+            w = e + 1
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
+    }
+
+    /// Handle seconds of the conversations matching `f` first resolved in `[from, to)` with any
+    /// measured activity, ids divisible by `every` (a sample for long periods).
+    pub async fn handle_sample(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+        every: i64,
+    ) -> Result<Vec<i64>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b, e) = (used + 1, used + 2, used + 3);
+        let sql = format!(
+            "SELECT c.handle_seconds FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}
+               AND c.handle_seconds > 0 AND c.id % ${e} = 0
+               AND c.created_at >= ${w} AND c.created_at < ${b}",
+            w = e + 1
+        );
+        with_pool!(self, p => {
+            let rows: Vec<(i64,)> = bind_filter!(sqlx::query_as(&sql), f)
+                .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS)
+                .fetch_all(p).await?;
+            Ok(rows.into_iter().map(|r| r.0).collect())
+        })
+    }
+
+    /// `(team, agent, topic, score)` of the answered surveys created in `[from, to)` for
+    /// conversations matching `f`: satisfaction per team, agent and topic.
+    pub async fn csat_rows(
+        &self,
+        f: &DashFilter,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Option<i64>, Option<i64>, String, i64)>> {
+        if f.tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let (scope, used) = scope_sql(f, 1);
+        let (a, b) = (used + 1, used + 2);
+        let sql = format!(
+            "SELECT s.team_id, s.agent_id, COALESCE(s.topic, '') AS topic, s.score
+             FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
+             JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}"
+        );
+        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
+            .bind(from).bind(to).fetch_all(p).await?))
+    }
+}
