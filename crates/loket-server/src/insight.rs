@@ -1249,7 +1249,10 @@ async fn staffing_grid(
     // The current (partial) hour counts as part of the latest week.
     let end = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
     let from = end - weeks as i64 * WEEK_MS;
-    let rows = state.store.rollups_hourly(&arrival_tenants, from, end).await?;
+    let rows = state
+        .store
+        .rollups_hourly(&arrival_tenants, from, end)
+        .await?;
     let counts = week_counts(&rows, end, weeks);
     let is_pool = tenant.kind == TenantKind::Regio;
     let mut advice: Vec<GroupAdvice> = Vec::new();
