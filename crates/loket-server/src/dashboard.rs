@@ -489,7 +489,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
 
     // Hour of week: the last four weeks of the period at most, from hourly rows.
     let how_from = from.max(to - 28 * 86_400_000);
-    let how_rows = state.store.rollups(&tenants, how_from, to).await?;
+    let how_rows = state.store.rollups_hourly(&tenants, how_from, to).await?;
 
     let inhabitants: i64 = {
         let all = state.tenants();

@@ -1297,8 +1297,10 @@ async fn staffing_grid(
     // The current (partial) hour counts as part of the latest week.
     let end = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
     let from = end - weeks as i64 * WEEK_MS;
-    // Until the strictly hourly read lands, `rollups` is the hourly source.
-    let rows = state.store.rollups(&arrival_tenants, from, end).await?;
+    let rows = state
+        .store
+        .rollups_hourly(&arrival_tenants, from, end)
+        .await?;
     let counts = week_counts(&rows, end, weeks);
     let is_pool = tenant.kind == TenantKind::Regio;
     // Measured handle time per channel group over the same weeks (see loket_store::activity).

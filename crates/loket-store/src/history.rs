@@ -1,8 +1,8 @@
 //! Bulk loading of generated history (`loket demo --history-days`): conversations, their
-//! messages, reopen events and the matching rollups, written with multi-row inserts in one
+//! messages, reopen events and the matching rollups (every tier), written with multi-row inserts in one
 //! transaction per batch, not through intake. Only for an otherwise idle database.
 
-use crate::rollups::{RollupKey, RollupRow, hist_text, hour_of, seconds_between};
+use crate::rollups::{RollupKey, RollupRow, Tier, coarsen, hour_of, seconds_between};
 use crate::{BeginWrite, Result, Store, now_ms, with_pool};
 use std::collections::BTreeMap;
 
@@ -151,26 +151,11 @@ impl Store {
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            let rows: Vec<&RollupRow> = rollups.values().filter(|r| !r.is_zero()).collect();
-            let mut inserted = std::collections::BTreeSet::new();
-            for chunk in rows.chunks(CHUNK / 2) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO rollups (tenant_code, hour_start, channel, topic, inbound, outbound, new_conversations, first_responses,
-                       first_response_hist, resolutions, resolution_hist, reopens, pool_handled, sentiment_positive, sentiment_neutral, sentiment_negative) ");
-                qb.push_values(chunk, |mut b, d| {
-                    b.push_bind(&d.tenant_code).push_bind(d.hour_start).push_bind(&d.channel).push_bind(&d.topic)
-                        .push_bind(d.inbound).push_bind(d.outbound).push_bind(d.new_conversations).push_bind(d.first_responses)
-                        .push_bind(hist_text(&d.first_response_hist)).push_bind(d.resolutions).push_bind(hist_text(&d.resolution_hist))
-                        .push_bind(d.reopens).push_bind(d.pool_handled).push_bind(d.sentiment_positive)
-                        .push_bind(d.sentiment_neutral).push_bind(d.sentiment_negative);
-                });
-                qb.push(" ON CONFLICT (tenant_code, hour_start, channel, topic) DO NOTHING RETURNING tenant_code, hour_start, channel, topic");
-                let keys: Vec<(String, i64, String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                inserted.extend(keys.into_iter().map(|(tenant_code, hour_start, channel, topic)| RollupKey { tenant_code, hour_start, channel, topic }));
-            }
-            // Rows that already existed (live traffic, an earlier load) are merged one by one.
-            for d in rows.iter().filter(|d| !inserted.contains(&d.key())) {
-                crate::rollups::apply_one!(tx, *d);
+            let hourly: Vec<&RollupRow> = rollups.values().filter(|r| !r.is_zero()).collect();
+            for tier in Tier::ALL {
+                let rows = coarsen(hourly.iter().copied(), tier);
+                let rows: Vec<&RollupRow> = rows.values().collect();
+                crate::rollups::insert_tier!(tx, tier, &rows);
             }
             tx.commit().await?;
         });

@@ -143,7 +143,7 @@ impl Store {
             Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
-        Ok(())
+        self.fill_rollup_tiers().await
     }
 
     /// Whether the database answers (for `/ready`).

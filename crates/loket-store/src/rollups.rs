@@ -21,11 +21,26 @@
 //! [`Store::rollups_raw`] computes the same rows from the raw tables; the two agree as long as
 //! no conversation changed tenant or topic after an event was counted (a transfer or a new
 //! topic counts from then on; the raw scan re-attributes history to the current values).
+//!
+//! # Tiers
+//! The same rows are kept at three grains ([`Tier`]): the UTC hour (`rollups`), the local
+//! Europe/Amsterdam day (`rollups_daily`) and the local month (`rollups_monthly`), all changed
+//! in the same transaction. Amsterdam offsets are whole hours, so each hour lies in exactly one
+//! day and one month, and a coarser row is exactly the sum of its hours. A year of a large
+//! municipality is ~260,000 hourly rows, ~78,000 daily and ~5,000 monthly ones.
+//! [`Store::rollups`] reads daily rows for the whole days of a period and hourly rows only at
+//! its edges; [`Store::rollups_totals`] also takes whole months as one row; the read plan is
+//! [`plan`]. Each transaction applies its deltas once, tier by tier and in key order within a
+//! tier, so concurrent transactions take the row locks in the same order (PostgreSQL cannot
+//! deadlock on them).
 
-use crate::{Result, Store, StoreError, placeholders, with_pool};
+use crate::{BeginWrite, Result, Store, StoreError, placeholders, with_pool};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Europe::Amsterdam;
 use loket_core::ConversationState;
 use loket_core::metrics::Histogram;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// One hour's milliseconds.
 pub const HOUR_MS: i64 = 3_600_000;
@@ -33,6 +48,189 @@ pub const HOUR_MS: i64 = 3_600_000;
 /// The start (Unix ms) of the UTC hour holding `ms`.
 pub fn hour_of(ms: i64) -> i64 {
     ms.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+/// The Amsterdam calendar date of the instant `ms`.
+fn local_date(ms: i64) -> NaiveDate {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&Amsterdam)
+        .date_naive()
+}
+
+/// Amsterdam midnight of `date` in Unix ms. Midnight always exists there (clocks change at
+/// 02:00 and 03:00); the fallback is never taken.
+fn midnight_ms(date: NaiveDate) -> i64 {
+    Amsterdam
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .earliest()
+        .map_or_else(
+            || date.and_time(NaiveTime::MIN).and_utc().timestamp_millis(),
+            |t| t.timestamp_millis(),
+        )
+}
+
+/// The start (Unix ms) of the Amsterdam day holding `ms`.
+pub fn day_of(ms: i64) -> i64 {
+    midnight_ms(local_date(ms))
+}
+
+/// The start (Unix ms) of the Amsterdam month holding `ms`.
+pub fn month_of(ms: i64) -> i64 {
+    let d = local_date(ms);
+    midnight_ms(d.with_day(1).unwrap_or(d))
+}
+
+/// A grain of the rollups; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    /// UTC hour (`rollups.hour_start`).
+    Hour,
+    /// Amsterdam day (`rollups_daily.day_start`).
+    Day,
+    /// Amsterdam month (`rollups_monthly.month_start`).
+    Month,
+}
+
+impl Tier {
+    /// Finest first: the order in which deltas are applied.
+    pub const ALL: [Tier; 3] = [Tier::Hour, Tier::Day, Tier::Month];
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Tier::Hour => "rollups",
+            Tier::Day => "rollups_daily",
+            Tier::Month => "rollups_monthly",
+        }
+    }
+
+    /// The key column holding the start of the hour, day or month.
+    pub fn column(self) -> &'static str {
+        match self {
+            Tier::Hour => "hour_start",
+            Tier::Day => "day_start",
+            Tier::Month => "month_start",
+        }
+    }
+
+    /// The start of the hour, day or month holding `ms`.
+    pub fn start_of(self, ms: i64) -> i64 {
+        match self {
+            Tier::Hour => hour_of(ms),
+            Tier::Day => day_of(ms),
+            Tier::Month => month_of(ms),
+        }
+    }
+
+    /// The start after the one at `start`.
+    pub fn next(self, start: i64) -> i64 {
+        let d = local_date(start);
+        match self {
+            Tier::Hour => start + HOUR_MS,
+            Tier::Day => midnight_ms(d.succ_opt().unwrap_or(d)),
+            Tier::Month => midnight_ms(
+                d.checked_add_months(chrono::Months::new(1))
+                    .unwrap_or(d)
+                    .with_day(1)
+                    .unwrap_or(d),
+            ),
+        }
+    }
+
+    /// The first start at or after `ms`.
+    pub fn ceil(self, ms: i64) -> i64 {
+        let s = self.start_of(ms);
+        if s == ms { s } else { self.next(s) }
+    }
+
+    fn finer(self) -> Option<Tier> {
+        match self {
+            Tier::Hour => None,
+            Tier::Day => Some(Tier::Hour),
+            Tier::Month => Some(Tier::Day),
+        }
+    }
+
+    pub(crate) fn sql(self) -> &'static TierSql {
+        &TIER_SQL[self as usize]
+    }
+}
+
+/// The statements of one tier, built once.
+pub(crate) struct TierSql {
+    pub upsert: String,
+    pub get_hist: String,
+    pub set_hist: String,
+    pub insert: String,
+    pub select: String,
+}
+
+static TIER_SQL: LazyLock<[TierSql; 3]> = LazyLock::new(|| Tier::ALL.map(TierSql::new));
+
+impl TierSql {
+    fn new(t: Tier) -> Self {
+        let (table, col) = (t.table(), t.column());
+        let key_where = format!("tenant_code = $1 AND {col} = $2 AND channel = $3 AND topic = $4");
+        TierSql {
+            // The hourly statement with the tier's table and key column substituted.
+            upsert: UPSERT.replace("rollups", table).replace("hour_start", col),
+            get_hist: format!(
+                "SELECT first_response_hist, resolution_hist FROM {table} WHERE {key_where}"
+            ),
+            set_hist: format!(
+                "UPDATE {table} SET first_response_hist = $5, resolution_hist = $6 WHERE {key_where}"
+            ),
+            insert: format!(
+                "INSERT INTO {table} (tenant_code, {col}, channel, topic, inbound, outbound, new_conversations, first_responses,
+                   first_response_hist, resolutions, resolution_hist, reopens, pool_handled, sentiment_positive, sentiment_neutral, sentiment_negative) "
+            ),
+            select: format!(
+                "SELECT tenant_code, {col} AS hour_start, channel, topic, inbound, outbound, new_conversations, first_responses,
+                   first_response_hist, resolutions, resolution_hist, reopens, pool_handled, sentiment_positive, sentiment_neutral, sentiment_negative
+                 FROM {table}"
+            ),
+        }
+    }
+}
+
+/// `rows` summed per key of `tier` (their `hour_start` mapped to the tier's start).
+pub fn coarsen<'a>(
+    rows: impl IntoIterator<Item = &'a RollupRow>,
+    tier: Tier,
+) -> BTreeMap<RollupKey, RollupRow> {
+    let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
+    for r in rows {
+        let mut k = r.key();
+        k.hour_start = tier.start_of(k.hour_start);
+        out.entry(k).or_insert_with_key(RollupRow::at).add(r);
+    }
+    out
+}
+
+/// The pieces `[from, to)` (whole hours) is read from: the coarsest tier up to `coarsest`
+/// whose whole units fit, finer ones at the edges. In time order.
+pub fn plan(from: i64, to: i64, coarsest: Tier) -> Vec<(Tier, i64, i64)> {
+    let mut out = vec![];
+    plan_into(&mut out, from, to, coarsest);
+    out
+}
+
+fn plan_into(out: &mut Vec<(Tier, i64, i64)>, from: i64, to: i64, tier: Tier) {
+    if from >= to {
+        return;
+    }
+    let Some(finer) = tier.finer() else {
+        out.push((Tier::Hour, from, to));
+        return;
+    };
+    let (a, b) = (tier.ceil(from), tier.start_of(to));
+    if a < b {
+        plan_into(out, from, a, finer);
+        out.push((tier, a, b));
+        plan_into(out, b, to, finer);
+    } else {
+        plan_into(out, from, to, finer);
+    }
 }
 
 /// Whole seconds from `from` to `to` (ms), negative spans counting 0.
@@ -158,16 +356,18 @@ pub fn sentiment_of_analysis(analysis: Option<&str>) -> Option<String> {
     loket_core::metrics::Sentiment::parse(s).map(|s| s.as_str().to_string())
 }
 
+/// A stored histogram, compact or the old JSON form.
 pub(crate) fn parse_hist(s: Option<String>) -> Result<Histogram> {
     match s.as_deref() {
         None | Some("") => Ok(Histogram::new()),
-        Some(s) => serde_json::from_str(s)
-            .map_err(|e| StoreError::Invalid(format!("rollup-histogram: {e}"))),
+        Some(s) => {
+            Histogram::decode(s).map_err(|e| StoreError::Invalid(format!("rollup-histogram: {e}")))
+        }
     }
 }
 
 pub(crate) fn hist_text(h: &Histogram) -> Option<String> {
-    (h.count() > 0).then(|| serde_json::to_string(h).unwrap_or_default())
+    (h.count() > 0).then(|| h.encode())
 }
 
 /// Where a conversation's events count, read inside the event's transaction.
@@ -228,24 +428,29 @@ const UPSERT: &str = "INSERT INTO rollups (tenant_code, hour_start, channel, top
        sentiment_neutral = rollups.sentiment_neutral + excluded.sentiment_neutral,
        sentiment_negative = rollups.sentiment_negative + excluded.sentiment_negative";
 
-const KEY_WHERE: &str = "tenant_code = $1 AND hour_start = $2 AND channel = $3 AND topic = $4";
-
-/// Applies `$deltas` ([`RollupDeltas`]) inside transaction `$tx`. Counters are added by an
-/// upsert, which also locks the row (PostgreSQL) or runs under the write lock (SQLite), so the
-/// read-merge-write of the histograms that follows cannot lose a concurrent update.
+/// Applies `$deltas` ([`RollupDeltas`]) inside transaction `$tx` to every tier: first all
+/// hourly rows, then the days, then the months, each in key order.
 macro_rules! apply_rollups {
     ($tx:expr, $deltas:expr) => {
-        for d in $deltas.0.values().filter(|d| !d.is_zero()) {
-            $crate::rollups::apply_one!($tx, d);
+        for tier in $crate::rollups::Tier::ALL {
+            let rows = $crate::rollups::coarsen($deltas.0.values().filter(|d| !d.is_zero()), tier);
+            for d in rows.values() {
+                $crate::rollups::apply_at!($tx, tier, d);
+            }
         }
     };
 }
 pub(crate) use apply_rollups;
 
-macro_rules! apply_one {
-    ($tx:expr, $d:expr) => {{
+/// Adds one row `$d` (its `hour_start` already the start of `$tier`'s unit) to `$tier`.
+/// Counters are added by an upsert, which also locks the row (PostgreSQL) or runs under the
+/// write lock (SQLite), so the read-merge-write of the histograms that follows cannot lose a
+/// concurrent update.
+macro_rules! apply_at {
+    ($tx:expr, $tier:expr, $d:expr) => {{
         let d: &$crate::rollups::RollupRow = $d;
-        sqlx::query($crate::rollups::UPSERT_SQL)
+        let sql = $crate::rollups::Tier::sql($tier);
+        sqlx::query(&sql.upsert)
             .bind(&d.tenant_code)
             .bind(d.hour_start)
             .bind(&d.channel)
@@ -263,39 +468,64 @@ macro_rules! apply_one {
             .execute(&mut *$tx)
             .await?;
         if d.first_response_hist.count() > 0 || d.resolution_hist.count() > 0 {
-            let (f, r): (Option<String>, Option<String>) = sqlx::query_as(&format!(
-                "SELECT first_response_hist, resolution_hist FROM rollups WHERE {}",
-                $crate::rollups::KEY_WHERE_SQL
-            ))
-            .bind(&d.tenant_code)
-            .bind(d.hour_start)
-            .bind(&d.channel)
-            .bind(&d.topic)
-            .fetch_one(&mut *$tx)
-            .await?;
+            let (f, r): (Option<String>, Option<String>) = sqlx::query_as(&sql.get_hist)
+                .bind(&d.tenant_code)
+                .bind(d.hour_start)
+                .bind(&d.channel)
+                .bind(&d.topic)
+                .fetch_one(&mut *$tx)
+                .await?;
             let mut f = $crate::rollups::parse_hist(f)?;
             let mut r = $crate::rollups::parse_hist(r)?;
             f.merge(&d.first_response_hist);
             r.merge(&d.resolution_hist);
-            sqlx::query(&format!(
-                "UPDATE rollups SET first_response_hist = $5, resolution_hist = $6 WHERE {}",
-                $crate::rollups::KEY_WHERE_SQL
-            ))
-            .bind(&d.tenant_code)
-            .bind(d.hour_start)
-            .bind(&d.channel)
-            .bind(&d.topic)
-            .bind($crate::rollups::hist_text(&f))
-            .bind($crate::rollups::hist_text(&r))
-            .execute(&mut *$tx)
-            .await?;
+            sqlx::query(&sql.set_hist)
+                .bind(&d.tenant_code)
+                .bind(d.hour_start)
+                .bind(&d.channel)
+                .bind(&d.topic)
+                .bind($crate::rollups::hist_text(&f))
+                .bind($crate::rollups::hist_text(&r))
+                .execute(&mut *$tx)
+                .await?;
         }
     }};
 }
-pub(crate) use apply_one;
+pub(crate) use apply_at;
 
-pub(crate) const UPSERT_SQL: &str = UPSERT;
-pub(crate) const KEY_WHERE_SQL: &str = KEY_WHERE;
+/// Writes `$rows` (`&[&RollupRow]`, keyed by `$tier`'s starts) into `$tier` inside `$tx` with
+/// multi-row inserts; rows whose key already exists (live traffic, an earlier load) are merged
+/// one by one.
+macro_rules! insert_tier {
+    ($tx:expr, $tier:expr, $rows:expr) => {{
+        let tier: $crate::rollups::Tier = $tier;
+        let rows: &[&$crate::rollups::RollupRow] = $rows;
+        let mut inserted = std::collections::BTreeSet::new();
+        for chunk in rows.chunks(500) {
+            let mut qb = sqlx::QueryBuilder::new(&tier.sql().insert);
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(&d.tenant_code).push_bind(d.hour_start).push_bind(&d.channel).push_bind(&d.topic)
+                    .push_bind(d.inbound).push_bind(d.outbound).push_bind(d.new_conversations).push_bind(d.first_responses)
+                    .push_bind($crate::rollups::hist_text(&d.first_response_hist)).push_bind(d.resolutions)
+                    .push_bind($crate::rollups::hist_text(&d.resolution_hist))
+                    .push_bind(d.reopens).push_bind(d.pool_handled).push_bind(d.sentiment_positive)
+                    .push_bind(d.sentiment_neutral).push_bind(d.sentiment_negative);
+            });
+            qb.push(format!(
+                " ON CONFLICT (tenant_code, {c}, channel, topic) DO NOTHING RETURNING tenant_code, {c}, channel, topic",
+                c = tier.column()
+            ));
+            let keys: Vec<(String, i64, String, String)> = qb.build_query_as().fetch_all(&mut *$tx).await?;
+            inserted.extend(keys.into_iter().map(|(tenant_code, hour_start, channel, topic)| {
+                $crate::rollups::RollupKey { tenant_code, hour_start, channel, topic }
+            }));
+        }
+        for d in rows.iter().filter(|d| !inserted.contains(&d.key())) {
+            $crate::rollups::apply_at!($tx, tier, *d);
+        }
+    }};
+}
+pub(crate) use insert_tier;
 
 #[derive(sqlx::FromRow)]
 struct StoredRollup {
@@ -384,40 +614,72 @@ struct RawContacts {
     neg: i64,
 }
 
-impl Store {
-    /// The stored rollup rows of `tenants` with `hour_start` in `[from, to)` (Unix ms, rounded
-    /// down to whole hours), ordered by key.
-    pub async fn rollups(&self, tenants: &[String], from: i64, to: i64) -> Result<Vec<RollupRow>> {
-        if tenants.is_empty() {
-            return Ok(vec![]);
-        }
-        let n = tenants.len();
-        let sql = format!(
-            "SELECT * FROM rollups WHERE tenant_code IN ({}) AND hour_start >= ${} AND hour_start < ${}
-             ORDER BY tenant_code, hour_start, channel, topic",
-            placeholders(1, n),
-            n + 1,
-            n + 2
-        );
-        let rows: Vec<StoredRollup> = with_pool!(self, p => {
-            let mut q = sqlx::query_as::<_, StoredRollup>(&sql);
-            for t in tenants { q = q.bind(t); }
-            q.bind(hour_of(from)).bind(hour_of(to)).fetch_all(p).await?
-        });
-        rows.into_iter().map(RollupRow::try_from).collect()
-    }
+/// The six grouped scans behind [`Store::rollups_raw`] and [`Store::rebuild_rollups`].
+struct RawScan {
+    tenants: Vec<String>,
+    from: i64,
+    to: i64,
+    details: Vec<String>,
+    in_sql: String,
+    out_sql: String,
+    contacts_sql: String,
+    fr_sql: String,
+    res_sql: String,
+    reopen_sql: String,
+}
 
-    /// The same rows as [`Store::rollups`], computed from the raw tables (conversations,
-    /// messages, events): the baseline for the benchmark and the consistency check.
-    pub async fn rollups_raw(
-        &self,
-        tenants: &[String],
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<RollupRow>> {
-        if tenants.is_empty() {
-            return Ok(vec![]);
+type RawParts = (
+    Vec<RawCount>,
+    Vec<RawCount>,
+    Vec<RawContacts>,
+    Vec<RawDuration>,
+    Vec<RawDuration>,
+    Vec<RawCount>,
+);
+
+/// Binds the tenant lists and the period of `$scan` to query `$q`.
+macro_rules! bind_scope {
+    ($scan:expr, $q:expr) => {{
+        let mut q = $q;
+        for _ in 0..3 {
+            for t in &$scan.tenants {
+                q = q.bind(t);
+            }
         }
+        q.bind($scan.from).bind($scan.to)
+    }};
+}
+
+/// Runs the scans of `$scan` ([`RawScan`]) on `$e` (a pool or `&mut *tx`).
+macro_rules! raw_fetch {
+    ($scan:expr, $e:expr) => {{
+        let scan: &RawScan = $scan;
+        let inb: Vec<RawCount> = bind_scope!(scan, sqlx::query_as(&scan.in_sql))
+            .fetch_all($e)
+            .await?;
+        let outb: Vec<RawCount> = bind_scope!(scan, sqlx::query_as(&scan.out_sql))
+            .fetch_all($e)
+            .await?;
+        let contacts: Vec<RawContacts> = bind_scope!(scan, sqlx::query_as(&scan.contacts_sql))
+            .fetch_all($e)
+            .await?;
+        let frs: Vec<RawDuration> = bind_scope!(scan, sqlx::query_as(&scan.fr_sql))
+            .fetch_all($e)
+            .await?;
+        let res: Vec<RawDuration> = bind_scope!(scan, sqlx::query_as(&scan.res_sql))
+            .fetch_all($e)
+            .await?;
+        let mut q = bind_scope!(scan, sqlx::query_as::<_, RawCount>(&scan.reopen_sql));
+        for d in &scan.details {
+            q = q.bind(d);
+        }
+        let reopens: Vec<RawCount> = q.fetch_all($e).await?;
+        (inb, outb, contacts, frs, res, reopens)
+    }};
+}
+
+impl RawScan {
+    fn new(tenants: &[String], from: i64, to: i64) -> Self {
         let (from, to) = (hour_of(from), hour_of(to));
         let n = tenants.len();
         let tl = placeholders(1, n);
@@ -456,8 +718,6 @@ impl Store {
                  WHERE {scope} AND c.{col} >= ${a} AND c.{col} < ${b}"
             )
         };
-        let (in_sql, out_sql) = (msg_sql("in"), msg_sql("out"));
-        let (fr_sql, res_sql) = (dur_sql("first_response_at"), dur_sql("first_resolved_at"));
         let details = reopen_details();
         let reopen_sql = format!(
             "SELECT {key}, {h} AS hour, COUNT(*) AS n FROM events e JOIN conversations c ON c.id = e.conversation_id
@@ -467,7 +727,23 @@ impl Store {
             placeholders(b + 1, details.len()),
             h = hour("e.created_at")
         );
+        RawScan {
+            tenants: tenants.to_vec(),
+            from,
+            to,
+            in_sql: msg_sql("in"),
+            out_sql: msg_sql("out"),
+            contacts_sql,
+            fr_sql: dur_sql("first_response_at"),
+            res_sql: dur_sql("first_resolved_at"),
+            reopen_sql,
+            details,
+        }
+    }
 
+    /// The hourly rows from the scans' results, ordered by key.
+    fn assemble(parts: RawParts) -> Vec<RollupRow> {
+        let (inb, outb, contacts, frs, res, reopens) = parts;
         let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
         fn at(
             out: &mut BTreeMap<RollupKey, RollupRow>,
@@ -484,28 +760,6 @@ impl Store {
             };
             out.entry(k).or_insert_with_key(RollupRow::at)
         }
-        macro_rules! bind_scope {
-            ($q:expr) => {{
-                let mut q = $q;
-                for _ in 0..3 {
-                    for t in tenants {
-                        q = q.bind(t);
-                    }
-                }
-                q.bind(from).bind(to)
-            }};
-        }
-        let (inb, outb, contacts, frs, res, reopens) = with_pool!(self, p => {
-            let inb: Vec<RawCount> = bind_scope!(sqlx::query_as(&in_sql)).fetch_all(p).await?;
-            let outb: Vec<RawCount> = bind_scope!(sqlx::query_as(&out_sql)).fetch_all(p).await?;
-            let contacts: Vec<RawContacts> = bind_scope!(sqlx::query_as(&contacts_sql)).fetch_all(p).await?;
-            let frs: Vec<RawDuration> = bind_scope!(sqlx::query_as(&fr_sql)).fetch_all(p).await?;
-            let res: Vec<RawDuration> = bind_scope!(sqlx::query_as(&res_sql)).fetch_all(p).await?;
-            let mut q = bind_scope!(sqlx::query_as::<_, RawCount>(&reopen_sql));
-            for d in &details { q = q.bind(d); }
-            let reopens: Vec<RawCount> = q.fetch_all(p).await?;
-            (inb, outb, contacts, frs, res, reopens)
-        });
         for r in inb {
             at(&mut out, r.tenant, r.hour, r.channel, r.topic).inbound += r.n;
         }
@@ -535,6 +789,282 @@ impl Store {
             row.resolution_hist
                 .record(seconds_between(r.created_at, r.at));
         }
-        Ok(out.into_values().filter(|r| !r.is_zero()).collect())
+        out.into_values().filter(|r| !r.is_zero()).collect()
+    }
+}
+
+/// Far enough in the future for "all time" (hour-aligned, no overflow when rounded).
+const END_OF_TIME: i64 = i64::MAX / 4 / HOUR_MS * HOUR_MS;
+
+/// What [`Store::rebuild_rollups`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub tenants: usize,
+    pub hourly_rows: usize,
+    pub daily_rows: usize,
+    pub monthly_rows: usize,
+}
+
+impl Store {
+    /// Rollup rows of `tenants` for `[from, to)` (Unix ms, rounded down to whole hours), ordered
+    /// by key: hourly rows for the partial days at the edges and daily rows for the whole
+    /// Amsterdam days in between. A daily row's `hour_start` is the start of its local day, so
+    /// sums over any set of keys, and breakdowns by local day, equal those of the hourly rows;
+    /// use [`Store::rollups_hourly`] for hour-level breakdowns (hour of the week).
+    pub async fn rollups(&self, tenants: &[String], from: i64, to: i64) -> Result<Vec<RollupRow>> {
+        self.rollups_up_to(tenants, from, to, Tier::Day).await
+    }
+
+    /// Like [`Store::rollups`], but whole Amsterdam months come as one row each (its
+    /// `hour_start` the start of the month): for totals over long periods, where a year is a
+    /// few thousand rows instead of tens of thousands. Not for day-level breakdowns.
+    pub async fn rollups_totals(
+        &self,
+        tenants: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<RollupRow>> {
+        self.rollups_up_to(tenants, from, to, Tier::Month).await
+    }
+
+    /// The hourly rows of `tenants` with `hour_start` in `[from, to)` (rounded down to whole
+    /// hours), ordered by key: for hour-of-week charts over short periods.
+    pub async fn rollups_hourly(
+        &self,
+        tenants: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<RollupRow>> {
+        self.rollups_up_to(tenants, from, to, Tier::Hour).await
+    }
+
+    /// The rows of `[from, to)` from the coarsest tier up to `coarsest` whose whole units fit,
+    /// finer tiers at the edges (the benchmark compares the tiers).
+    pub async fn rollups_up_to(
+        &self,
+        tenants: &[String],
+        from: i64,
+        to: i64,
+        coarsest: Tier,
+    ) -> Result<Vec<RollupRow>> {
+        if tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let n = tenants.len();
+        let mut out = Vec::new();
+        for (tier, a, b) in plan(hour_of(from), hour_of(to), coarsest) {
+            let col = tier.column();
+            let sql = format!(
+                "{} WHERE tenant_code IN ({}) AND {col} >= ${} AND {col} < ${}",
+                tier.sql().select,
+                placeholders(1, n),
+                n + 1,
+                n + 2
+            );
+            let rows: Vec<StoredRollup> = with_pool!(self, p => {
+                let mut q = sqlx::query_as::<_, StoredRollup>(&sql);
+                for t in tenants { q = q.bind(t); }
+                q.bind(a).bind(b).fetch_all(p).await?
+            });
+            for r in rows {
+                out.push(RollupRow::try_from(r)?);
+            }
+        }
+        out.sort_by(|x, y| {
+            (&x.tenant_code, x.hour_start, &x.channel, &x.topic).cmp(&(
+                &y.tenant_code,
+                y.hour_start,
+                &y.channel,
+                &y.topic,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// The same rows as [`Store::rollups_hourly`], computed from the raw tables
+    /// (conversations, messages, events): the baseline for the benchmark and the consistency
+    /// check.
+    pub async fn rollups_raw(
+        &self,
+        tenants: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<RollupRow>> {
+        if tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let scan = RawScan::new(tenants, from, to);
+        let parts = with_pool!(self, p => raw_fetch!(&scan, p));
+        Ok(RawScan::assemble(parts))
+    }
+
+    /// Run after the migrations: a database from before 0009 gets its daily and monthly rows
+    /// summed from the hourly ones, and one from before 0007 (conversations but no rollups at
+    /// all) a [`Store::rebuild_rollups`]. Two one-row reads when there is nothing to do.
+    pub(crate) async fn fill_rollup_tiers(&self) -> Result<()> {
+        let any = |table: &'static str| async move {
+            let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");
+            let n: i64 = with_pool!(self, p => sqlx::query_scalar(&sql).fetch_one(p).await?);
+            Ok::<bool, StoreError>(n > 0)
+        };
+        if any("rollups_daily").await? {
+            return Ok(());
+        }
+        if !any("rollups").await? {
+            if any("conversations").await? {
+                let r = self.rebuild_rollups(None).await?;
+                tracing::info!(?r, "rollups rebuilt from the raw tables");
+            }
+            return Ok(());
+        }
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            if matches!(self.pool, crate::Pool::Postgres(_)) {
+                sqlx::query("LOCK TABLE rollups, rollups_daily, rollups_monthly IN EXCLUSIVE MODE")
+                    .execute(&mut *tx).await?;
+            }
+            let codes: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tenant_code FROM rollups ORDER BY tenant_code")
+                .fetch_all(&mut *tx).await?;
+            let sql = format!("{} WHERE tenant_code = $1", Tier::Hour.sql().select);
+            for code in codes {
+                let stored: Vec<StoredRollup> = sqlx::query_as(&sql).bind(&code).fetch_all(&mut *tx).await?;
+                let hourly = stored.into_iter().map(RollupRow::try_from).collect::<Result<Vec<_>>>()?;
+                for tier in [Tier::Day, Tier::Month] {
+                    let rows = coarsen(&hourly, tier);
+                    let rows: Vec<&RollupRow> = rows.values().collect();
+                    insert_tier!(tx, tier, &rows);
+                }
+            }
+            tx.commit().await?;
+        });
+        tracing::info!("daily and monthly rollups filled from the hourly rows");
+        Ok(())
+    }
+
+    /// Recomputes all tiers of the rollups of `tenant` (or of every tenant) from the raw
+    /// tables, for databases that had conversations before the rollups (0007) or their tiers
+    /// (0009) existed. One transaction: on PostgreSQL the rollup tables are locked against
+    /// writes for its duration (intake waits), so no event is lost or counted twice; on
+    /// SQLite the write lock does the same. Conversations resolved before 0007 get
+    /// `first_resolved_at` from `resolved_at` (the last resolution, the best fact left).
+    pub async fn rebuild_rollups(&self, tenant: Option<&str>) -> Result<RebuildReport> {
+        let mut report = RebuildReport::default();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            if matches!(self.pool, crate::Pool::Postgres(_)) {
+                sqlx::query("LOCK TABLE rollups, rollups_daily, rollups_monthly IN EXCLUSIVE MODE")
+                    .execute(&mut *tx).await?;
+            }
+            let codes: Vec<String> = match tenant {
+                Some(t) => vec![t.to_string()],
+                None => sqlx::query_scalar("SELECT code FROM tenants ORDER BY code").fetch_all(&mut *tx).await?,
+            };
+            sqlx::query("UPDATE conversations SET first_resolved_at = resolved_at WHERE first_resolved_at IS NULL AND resolved_at IS NOT NULL")
+                .execute(&mut *tx).await?;
+            for tier in Tier::ALL {
+                match tenant {
+                    Some(t) => sqlx::query(&format!("DELETE FROM {} WHERE tenant_code = $1", tier.table()))
+                        .bind(t).execute(&mut *tx).await?,
+                    None => sqlx::query(&format!("DELETE FROM {}", tier.table())).execute(&mut *tx).await?,
+                };
+            }
+            for code in codes {
+                let scan = RawScan::new(std::slice::from_ref(&code), 0, END_OF_TIME);
+                let hourly = RawScan::assemble(raw_fetch!(&scan, &mut *tx));
+                for tier in Tier::ALL {
+                    let rows = coarsen(&hourly, tier);
+                    let rows: Vec<&RollupRow> = rows.values().collect();
+                    match tier {
+                        Tier::Hour => report.hourly_rows += rows.len(),
+                        Tier::Day => report.daily_rows += rows.len(),
+                        Tier::Month => report.monthly_rows += rows.len(),
+                    }
+                    insert_tier!(tx, tier, &rows);
+                }
+                report.tenants += 1;
+            }
+            tx.commit().await?;
+        });
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn local_days_and_months_across_dst() {
+        // Summer time: the day starts at 22:00 UTC the day before.
+        assert_eq!(
+            day_of(utc("2025-07-01T21:59:00Z")),
+            utc("2025-06-30T22:00:00Z")
+        );
+        assert_eq!(
+            day_of(utc("2025-07-01T22:00:00Z")),
+            utc("2025-07-01T22:00:00Z")
+        );
+        // 30 March 2025 (clocks forward) has 23 hours, 26 October 2025 (back) has 25.
+        let spring = day_of(utc("2025-03-30T12:00:00Z"));
+        assert_eq!(spring, utc("2025-03-29T23:00:00Z"));
+        assert_eq!(Tier::Day.next(spring) - spring, 23 * HOUR_MS);
+        let autumn = day_of(utc("2025-10-26T12:00:00Z"));
+        assert_eq!(autumn, utc("2025-10-25T22:00:00Z"));
+        assert_eq!(Tier::Day.next(autumn) - autumn, 25 * HOUR_MS);
+        assert_eq!(
+            month_of(utc("2025-10-31T22:59:00Z")),
+            utc("2025-09-30T22:00:00Z")
+        );
+        assert_eq!(
+            month_of(utc("2025-10-31T23:00:00Z")),
+            utc("2025-10-31T23:00:00Z")
+        );
+        assert_eq!(
+            Tier::Month.next(utc("2025-12-31T23:00:00Z")),
+            utc("2026-01-31T23:00:00Z")
+        );
+        assert_eq!(Tier::Day.ceil(spring), spring);
+        assert_eq!(Tier::Day.ceil(spring + HOUR_MS), Tier::Day.next(spring));
+    }
+
+    #[test]
+    fn plan_uses_coarse_rows_inside_and_hours_at_the_edges() {
+        let (from, to) = (utc("2025-01-25T07:00:00Z"), utc("2025-04-03T15:00:00Z"));
+        let p = plan(from, to, Tier::Month);
+        let tiers: Vec<Tier> = p.iter().map(|x| x.0).collect();
+        assert_eq!(
+            tiers,
+            [Tier::Hour, Tier::Day, Tier::Month, Tier::Day, Tier::Hour]
+        );
+        // Contiguous, covering exactly [from, to).
+        assert_eq!(p[0].1, from);
+        assert_eq!(p[4].2, to);
+        for w in p.windows(2) {
+            assert_eq!(w[0].2, w[1].1);
+        }
+        assert_eq!(
+            p[2],
+            (
+                Tier::Month,
+                utc("2025-01-31T23:00:00Z"),
+                utc("2025-03-31T22:00:00Z")
+            )
+        );
+        // Less than a day: hours only; day-aligned: no hours.
+        assert_eq!(
+            plan(from, from + 5 * HOUR_MS, Tier::Month),
+            [(Tier::Hour, from, from + 5 * HOUR_MS)]
+        );
+        let d = day_of(from);
+        assert_eq!(
+            plan(d, Tier::Day.next(d), Tier::Month),
+            [(Tier::Day, d, Tier::Day.next(d))]
+        );
+        assert!(plan(to, from, Tier::Month).is_empty());
+        assert_eq!(plan(from, to, Tier::Hour), [(Tier::Hour, from, to)]);
     }
 }

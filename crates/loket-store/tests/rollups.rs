@@ -1,11 +1,15 @@
 //! Rollups kept at intake time agree with a scan of the raw tables, on SQLite and PostgreSQL,
-//! and a failed transaction leaves them untouched.
+//! and a failed transaction leaves them untouched. The daily and monthly tiers are the sums of
+//! their hours (also on the days the clocks change), the mixed-grain read equals the hourly one,
+//! and a rebuild from the raw tables restores every tier.
 
 use loket_core::ConversationState;
 use loket_store::conversations::{Actor, Change, NewOutgoing};
-use loket_store::rollups::RollupRow;
-use loket_store::testing::fresh;
+use loket_store::history::{HistoryBatch, HistoryConversation};
+use loket_store::rollups::{RollupRow, Tier, coarsen, month_of};
+use loket_store::testing::{TestDb, fresh};
 use loket_store::{Backend, NewInbound, NewOpen311, Store, TenantRow, now_ms};
+use std::collections::BTreeMap;
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
@@ -17,8 +21,25 @@ macro_rules! both {
 both!(
     rollups_match_raw_scan,
     failed_transaction_leaves_rollups,
-    bulk_history_matches_raw_scan
+    bulk_history_matches_raw_scan,
+    days_and_months_sum_their_hours_across_dst,
+    mixed_grain_equals_hourly_sums,
 );
+
+mod rebuild {
+    #[tokio::test]
+    async fn sqlite() {
+        if let Some(db) = super::fresh(super::Backend::Sqlite).await {
+            super::rebuild_restores_every_tier(db).await
+        }
+    }
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(db) = super::fresh(super::Backend::Postgres).await {
+            super::rebuild_restores_every_tier(db).await
+        }
+    }
+}
 
 const ALL: [&str; 3] = ["GM0344", "GM0363", "PL01"];
 
@@ -108,9 +129,79 @@ async fn state(s: &Store, id: i64, to: ConversationState) {
 async fn both_ways(s: &Store) -> (Vec<RollupRow>, Vec<RollupRow>) {
     let (from, to) = (now_ms() - 86_400_000, now_ms() + 7_200_000);
     (
-        s.rollups(&all(), from, to).await.unwrap(),
+        s.rollups_hourly(&all(), from, to).await.unwrap(),
         s.rollups_raw(&all(), from, to).await.unwrap(),
     )
+}
+
+const FAR: i64 = 4_102_444_800_000; // 2100
+
+/// Every daily and monthly row equals the sum of its hourly rows, over all stored time.
+async fn tiers_agree(s: &Store) {
+    let hourly = s.rollups_hourly(&all(), 0, FAR).await.unwrap();
+    assert!(!hourly.is_empty());
+    let from = month_of(hourly.iter().map(|r| r.hour_start).min().unwrap());
+    let last = month_of(hourly.iter().map(|r| r.hour_start).max().unwrap());
+    let to = Tier::Month.next(last);
+    for tier in [Tier::Day, Tier::Month] {
+        let stored = s.rollups_up_to(&all(), from, to, tier).await.unwrap();
+        let expected: Vec<RollupRow> = coarsen(&hourly, tier).into_values().collect();
+        assert_eq!(stored, expected, "{tier:?} tier differs from its hours");
+    }
+}
+
+/// Sums per (tenant, channel, topic).
+fn by_series(rows: &[RollupRow]) -> BTreeMap<(String, String, String), RollupRow> {
+    let mut out: BTreeMap<(String, String, String), RollupRow> = BTreeMap::new();
+    for r in rows {
+        out.entry((r.tenant_code.clone(), r.channel.clone(), r.topic.clone()))
+            .or_default()
+            .add(r);
+    }
+    out
+}
+
+fn utc(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// A resolved conversation started at `at`, answered after `i` minutes.
+fn history_conv(i: i64, at: i64) -> HistoryConversation {
+    let fr = at + 60_000 * (1 + i % 50);
+    let res = fr + 3_600_000 * (1 + i % 30);
+    HistoryConversation {
+        tenant_code: if i % 2 == 0 { "GM0344" } else { "GM0363" }.into(),
+        channel: ["email", "api", "whatsapp"][(i % 3) as usize].into(),
+        topic: (i % 4 != 0).then(|| ["afval", "wegen"][(i % 2) as usize].to_string()),
+        priority: "normaal".into(),
+        state: "opgelost".into(),
+        subject: "Vraag".into(),
+        sentiment: Some(["positief", "neutraal", "negatief"][(i % 3) as usize].into()),
+        created_at: at,
+        first_response_at: Some(fr),
+        first_resolved_at: Some(res),
+        resolved_at: Some(res),
+        reopened_at: if i % 17 == 0 {
+            vec![res + 7_200_000]
+        } else {
+            vec![]
+        },
+        handled_by_pool: i % 11 == 0,
+        messages: vec![("in", "Vraag".into(), at), ("out", "Antwoord".into(), fr)],
+    }
+}
+
+/// Conversations every `step` ms in `[from, to)`.
+fn history_between(from: i64, to: i64, step: i64) -> HistoryBatch {
+    HistoryBatch {
+        conversations: (0..)
+            .map(|i| (i, from + i * step))
+            .take_while(|(_, at)| *at < to)
+            .map(|(i, at)| history_conv(i, at))
+            .collect(),
+    }
 }
 
 async fn rollups_match_raw_scan(s: Store) {
@@ -234,6 +325,7 @@ async fn rollups_match_raw_scan(s: Store) {
         .await
         .unwrap();
     assert_eq!(RollupRow::total(&gm0363).new_conversations, 4);
+    tiers_agree(&s).await;
 }
 
 async fn failed_transaction_leaves_rollups(s: Store) {
@@ -266,7 +358,6 @@ async fn failed_transaction_leaves_rollups(s: Store) {
 }
 
 async fn bulk_history_matches_raw_scan(s: Store) {
-    use loket_store::history::{HistoryBatch, HistoryConversation};
     seed(&s).await;
     // Live traffic first, in the same hour as part of the history: the bulk load merges.
     s.ingest(&inbound("GM0344", "live", "l1", Some("afval"), "neutraal"))
@@ -310,4 +401,202 @@ async fn bulk_history_matches_raw_scan(s: Store) {
         .unwrap();
     let (rolled, raw) = both_ways(&s).await;
     assert_eq!(rolled, raw);
+}
+
+async fn days_and_months_sum_their_hours_across_dst(s: Store) {
+    seed(&s).await;
+    // Half-hourly around both clock changes of 2025 (30 March: 23 hours; 26 October: 25).
+    let spring = history_between(
+        utc("2025-03-28T18:00:00Z"),
+        utc("2025-04-01T02:00:00Z"),
+        1_800_000,
+    );
+    let autumn = history_between(
+        utc("2025-10-24T18:00:00Z"),
+        utc("2025-10-28T02:00:00Z"),
+        1_800_000,
+    );
+    s.insert_history(&spring).await.unwrap();
+    s.insert_history(&autumn).await.unwrap();
+    // A second load into the same days and months merges into the existing rows.
+    let again = history_between(
+        utc("2025-10-26T00:15:00Z"),
+        utc("2025-10-26T03:15:00Z"),
+        600_000,
+    );
+    s.insert_history(&again).await.unwrap();
+    s.after_history().await.unwrap();
+    // Live traffic goes through the per-event path (apply_rollups!).
+    s.ingest(&inbound("GM0344", "live", "l1", Some("afval"), "neutraal"))
+        .await
+        .unwrap();
+    tiers_agree(&s).await;
+    let day = |from: &str, to: &str| {
+        let (from, to) = (utc(from), utc(to));
+        let s = s.clone();
+        async move {
+            let rows = s.rollups_up_to(&all(), from, to, Tier::Day).await.unwrap();
+            assert!(rows.iter().all(|r| r.hour_start == from), "one day");
+            RollupRow::total(&rows)
+        }
+    };
+    // The local day of 30 March 2025 runs 23:00Z–22:00Z: 23 hours, two conversations each.
+    let t = day("2025-03-29T23:00:00Z", "2025-03-30T22:00:00Z").await;
+    assert_eq!(t.new_conversations, 46);
+    // 26 October 2025 runs 22:00Z–23:00Z the next day: 25 hours, plus the second load.
+    let t = day("2025-10-25T22:00:00Z", "2025-10-26T23:00:00Z").await;
+    assert_eq!(t.new_conversations, 50 + 18);
+    // The raw scan agrees with the hours over the whole history.
+    let (a, b) = (utc("2025-03-01T00:00:00Z"), utc("2025-11-01T00:00:00Z"));
+    assert_eq!(
+        s.rollups_hourly(&all(), a, b).await.unwrap(),
+        s.rollups_raw(&all(), a, b).await.unwrap()
+    );
+}
+
+async fn mixed_grain_equals_hourly_sums(s: Store) {
+    seed(&s).await;
+    let batch = history_between(
+        utc("2025-01-20T00:00:00Z"),
+        utc("2025-04-10T00:00:00Z"),
+        37 * 60_000,
+    );
+    s.insert_history(&batch).await.unwrap();
+    s.after_history().await.unwrap();
+    tiers_agree(&s).await;
+    // Partial edges: starts mid-morning, ends mid-afternoon, spans whole days and months.
+    let (from, to) = (utc("2025-01-25T07:13:00Z"), utc("2025-04-03T15:40:00Z"));
+    let hourly = s.rollups_hourly(&all(), from, to).await.unwrap();
+    let raw = s.rollups_raw(&all(), from, to).await.unwrap();
+    assert_eq!(hourly, raw);
+    // Hours at the edges, whole local days in between.
+    let mixed = s.rollups(&all(), from, to).await.unwrap();
+    assert!(
+        mixed.len() * 3 < hourly.len(),
+        "{} vs {}",
+        mixed.len(),
+        hourly.len()
+    );
+    assert!(
+        mixed
+            .iter()
+            .any(|r| r.hour_start == utc("2025-01-25T07:00:00Z")),
+        "an hourly edge row"
+    );
+    assert!(
+        mixed
+            .iter()
+            .any(|r| r.hour_start == utc("2025-03-29T23:00:00Z")),
+        "a daily row"
+    );
+    assert!(
+        mixed.windows(2).all(|w| w[0].key() < w[1].key()),
+        "ordered by key"
+    );
+    assert_eq!(by_series(&mixed), by_series(&hourly));
+    assert_eq!(RollupRow::total(&mixed), RollupRow::total(&hourly));
+    // Breakdowns by local day are the same as from the hours (so no row spans a month).
+    let by_day = |rows: &[RollupRow]| {
+        let rows: Vec<RollupRow> = rows.to_vec();
+        coarsen(&rows, Tier::Day)
+    };
+    assert_eq!(by_day(&mixed), by_day(&hourly));
+    // Totals with whole months as one row each.
+    let totals = s.rollups_totals(&all(), from, to).await.unwrap();
+    assert!(
+        totals.len() * 3 < mixed.len(),
+        "{} vs {}",
+        totals.len(),
+        mixed.len()
+    );
+    assert!(
+        totals
+            .iter()
+            .any(|r| r.hour_start == utc("2025-01-31T23:00:00Z")),
+        "a monthly row"
+    );
+    assert_eq!(by_series(&totals), by_series(&hourly));
+    assert_eq!(RollupRow::total(&totals), RollupRow::total(&hourly));
+}
+
+/// Deletes all rollup rows behind the store's back, as in a database from before 0007.
+async fn wipe(db: &TestDb) {
+    wipe_tables(db, &["rollups", "rollups_daily", "rollups_monthly"]).await;
+}
+
+async fn wipe_tables(db: &TestDb, tables: &[&str]) {
+    if db.url.starts_with("sqlite") {
+        let p = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        for t in tables {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&p)
+                .await
+                .unwrap();
+        }
+        p.close().await;
+    } else {
+        let p = sqlx::PgPool::connect(&db.url).await.unwrap();
+        for t in tables {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&p)
+                .await
+                .unwrap();
+        }
+        p.close().await;
+    }
+}
+
+async fn rebuild_restores_every_tier(db: TestDb) {
+    let s = db.store.clone();
+    seed(&s).await;
+    let batch = history_between(
+        utc("2025-09-20T00:00:00Z"),
+        utc("2025-11-10T00:00:00Z"),
+        53 * 60_000,
+    );
+    s.insert_history(&batch).await.unwrap();
+    s.after_history().await.unwrap();
+    s.ingest(&inbound("GM0363", "live", "l1", None, "positief"))
+        .await
+        .unwrap();
+    let snapshot = |s: Store| async move {
+        let mut out = vec![];
+        for tier in Tier::ALL {
+            out.push(s.rollups_up_to(&all(), 0, FAR, tier).await.unwrap());
+        }
+        out
+    };
+    let before = snapshot(s.clone()).await;
+    assert!(before.iter().all(|t| !t.is_empty()));
+    wipe(&db).await;
+    assert!(s.rollups(&all(), 0, FAR).await.unwrap().is_empty());
+    // One tenant: only its rows come back.
+    let r = s.rebuild_rollups(Some("GM0344")).await.unwrap();
+    assert_eq!(r.tenants, 1);
+    let hourly = s.rollups_hourly(&all(), 0, FAR).await.unwrap();
+    let only: Vec<RollupRow> = before[0]
+        .iter()
+        .filter(|r| r.tenant_code == "GM0344")
+        .cloned()
+        .collect();
+    assert_eq!(hourly, only);
+    assert_eq!(r.hourly_rows, only.len());
+    // All tenants: every tier as before, and consistent.
+    let r = s.rebuild_rollups(None).await.unwrap();
+    assert!(r.tenants >= 3);
+    assert_eq!(snapshot(s.clone()).await, before);
+    tiers_agree(&s).await;
+    // At start-up: a database from before 0009 gets its days and months from its hours…
+    wipe_tables(&db, &["rollups_daily", "rollups_monthly"]).await;
+    s.migrate().await.unwrap();
+    assert_eq!(snapshot(s.clone()).await, before);
+    // …and one from before 0007 everything from the raw tables.
+    wipe(&db).await;
+    s.migrate().await.unwrap();
+    assert_eq!(snapshot(s.clone()).await, before);
+    // Intake keeps working on the rebuilt rows.
+    s.ingest(&inbound("GM0363", "after", "l2", Some("afval"), "negatief"))
+        .await
+        .unwrap();
+    tiers_agree(&s).await;
 }

@@ -22,8 +22,9 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 20000)]
         messages: usize,
     },
-    /// A tenant's 30-day and 365-day dashboard figures from the rollups against a scan of the
-    /// raw tables, on a generated history of all municipalities (SQLite).
+    /// A tenant's 30-day and 365-day dashboard figures from the rollups (hourly rows only, up to
+    /// daily, up to monthly) against a scan of the raw tables, on a generated history of all
+    /// municipalities (SQLite). Fails when any of them disagrees with the raw scan.
     Dashboard {
         /// Days of generated history.
         #[arg(long, default_value_t = 365)]
@@ -31,7 +32,7 @@ pub enum BenchCmd {
         /// Volume relative to the realistic default (1.0 is about 2.1 million conversations a year).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
-        /// Use this existing SQLite file with history instead of generating one.
+        /// SQLite file with history: used when it exists, else generated there and kept.
         #[arg(long)]
         database: Option<std::path::PathBuf>,
         /// The tenant whose figures are computed.
@@ -318,19 +319,26 @@ async fn dashboard(
 ) -> anyhow::Result<()> {
     let repeat = repeat.max(1);
     let end = loket_store::rollups::hour_of(loket_store::now_ms());
-    let (store, dir) = match database {
+    // A given database that does not exist yet is generated there and kept, so a second run
+    // can measure again without generating.
+    let existing = database.as_ref().filter(|p| p.exists()).cloned();
+    let (store, dir) = match existing {
         Some(path) => (
             loket_store::Store::connect(&format!("sqlite://{}", path.display())).await?,
             None,
         ),
         None => {
-            let dir = std::env::temp_dir().join(format!("loket-bench-dash-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)?;
-            let store = loket_store::Store::connect(&format!(
-                "sqlite://{}",
-                dir.join("loket.db").display()
-            ))
-            .await?;
+            let (path, dir) = match database {
+                Some(path) => (path, None),
+                None => {
+                    let dir = std::env::temp_dir()
+                        .join(format!("loket-bench-dash-{}", std::process::id()));
+                    std::fs::create_dir_all(&dir)?;
+                    (dir.join("loket.db"), Some(dir))
+                }
+            };
+            let store =
+                loket_store::Store::connect(&format!("sqlite://{}", path.display())).await?;
             store.migrate().await?;
             loket_server::seed::tenants(&store).await?;
             let g = crate::history::generate(&store, days, 5, scale, end).await?;
@@ -342,7 +350,7 @@ async fn dashboard(
                 g.seconds,
                 g.conversations as f64 / g.seconds
             );
-            (store, Some(dir))
+            (store, dir)
         }
     };
     store.migrate().await?;
@@ -351,36 +359,55 @@ async fn dashboard(
         "tenant: {tenant}; median of {repeat} runs; figures: volume in/out, contacts, FRT median/p90, resolutions with median/p90, reopen rate, sentiment mix"
     );
     let tenants = vec![tenant.to_string()];
+    use loket_store::rollups::Tier;
     for window in [30i64, 365] {
         let from = end - window * 86_400_000;
-        let (mut rolled_ms, mut raw_ms) = (vec![], vec![]);
-        let (mut a, mut b) = (None, None);
+        // Raw scan first (the baseline), then the rollups read three ways: hourly rows only
+        // (`rollups_hourly`), days with hourly edges (`rollups`), and whole months as one row
+        // (`rollups_totals`).
+        let mut raw_ms = vec![];
+        let mut raw = None;
         for _ in 0..repeat {
-            let t0 = Instant::now();
-            let rows = store.rollups(&tenants, from, end).await?;
-            let f = figures(&rows);
-            rolled_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-            a = Some((f, rows.len()));
             let t0 = Instant::now();
             let rows = store.rollups_raw(&tenants, from, end).await?;
             let f = figures(&rows);
             raw_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-            b = Some(f);
+            raw = Some(f);
         }
-        let ((fa, nrows), fb) = (
-            a.unwrap_or_else(|| unreachable!()),
-            b.unwrap_or_else(|| unreachable!()),
-        );
-        anyhow::ensure!(fa == fb, "rollups and raw scan disagree:\n{fa:?}\n{fb:?}");
-        let (r, w) = (median_ms(rolled_ms), median_ms(raw_ms));
+        let raw = raw.unwrap_or_else(|| unreachable!());
+        let w = median_ms(raw_ms);
         println!(
-            "{window:>3} days: rollups {r:>8.1} ms ({nrows} rows) | raw scan {w:>8.1} ms | raw/rollups {:>6.1}x | contacts {}, FRT median {:?} s, p90 {:?} s, reopen {:.1} %",
-            w / r,
-            fa.contacts,
-            fa.frt_median_s,
-            fa.frt_p90_s,
-            fa.reopen_rate_pct.unwrap_or(0.0)
+            "{window:>3} days: raw scan {w:>8.1} ms | contacts {}, FRT median {:?} s, p90 {:?} s, reopen {:.1} %",
+            raw.contacts,
+            raw.frt_median_s,
+            raw.frt_p90_s,
+            raw.reopen_rate_pct.unwrap_or(0.0)
         );
+        for (label, tier) in [
+            ("hourly", Tier::Hour),
+            ("days", Tier::Day),
+            ("days+months", Tier::Month),
+        ] {
+            let mut ms = vec![];
+            let mut got = None;
+            for _ in 0..repeat {
+                let t0 = Instant::now();
+                let rows = store.rollups_up_to(&tenants, from, end, tier).await?;
+                let f = figures(&rows);
+                ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+                got = Some((f, rows.len()));
+            }
+            let (f, nrows) = got.unwrap_or_else(|| unreachable!());
+            anyhow::ensure!(
+                f == raw,
+                "rollups ({label}) and raw scan disagree:\n{f:?}\n{raw:?}"
+            );
+            let r = median_ms(ms);
+            println!(
+                "     rollups, {label:<15} {r:>8.1} ms ({nrows:>6} rows) | raw/rollups {:>7.1}x",
+                w / r
+            );
+        }
     }
     store.close().await;
     if let Some(dir) = dir {

@@ -38,6 +38,22 @@ enum Command {
     /// Measure hot paths against a bare baseline.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Maintain the management-information rollups.
+    #[command(subcommand)]
+    Rollups(RollupsCmd),
+}
+
+#[derive(Subcommand)]
+enum RollupsCmd {
+    /// Recompute the rollups (hourly, daily, monthly) from the raw tables, e.g. for a database
+    /// that had conversations before the rollups existed. Writes to the rollups wait meanwhile.
+    Rebuild {
+        /// Only this tenant (e.g. GM0344); all tenants when left out.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[derive(Args)]
@@ -254,6 +270,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyse(a) => text::analyse(a),
         Command::Eval(a) => text::eval(a),
         Command::Bench(b) => bench::run(b).await,
+        Command::Rollups(RollupsCmd::Rebuild { tenant, config }) => {
+            let s = store(&load(&config)?).await?;
+            let r = s.rebuild_rollups(tenant.as_deref()).await?;
+            println!(
+                "Rollups herberekend voor {} tenants: {} uur-, {} dag- en {} maandrijen.",
+                r.tenants, r.hourly_rows, r.daily_rows, r.monthly_rows
+            );
+            Ok(())
+        }
     }
 }
 
