@@ -334,10 +334,7 @@ pub fn dur_nl(secs: Option<u64>) -> String {
 }
 
 pub(crate) fn day_label(d: NaiveDate) -> String {
-    const M: [&str; 12] = [
-        "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
-    ];
-    format!("{} {}", d.day(), M[d.month0() as usize])
+    format!("{} {}", d.day(), MONTHS[d.month0() as usize])
 }
 
 fn channel_label(c: &str) -> String {
@@ -385,6 +382,83 @@ fn urlencode(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------- computing
+
+/// The bars of a trend: a day up to two months, a week up to half a year, a month beyond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bucket {
+    Day,
+    Week,
+    Month,
+}
+
+impl Bucket {
+    fn for_days(days: i64) -> Self {
+        match days {
+            ..=62 => Self::Day,
+            63..=183 => Self::Week,
+            _ => Self::Month,
+        }
+    }
+    fn start(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => d,
+            Self::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
+            Self::Month => d.with_day(1).unwrap_or(d),
+        }
+    }
+    /// The last day of the bucket that starts on `start`.
+    fn end(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => start,
+            Self::Week => start + Duration::days(6),
+            Self::Month => start
+                .checked_add_months(chrono::Months::new(1))
+                .map(|n| n - Duration::days(1))
+                .unwrap_or(start),
+        }
+    }
+    fn unit(self) -> &'static str {
+        match self {
+            Self::Day => "dag",
+            Self::Week => "week",
+            Self::Month => "maand",
+        }
+    }
+    fn plural(self) -> &'static str {
+        match self {
+            Self::Day => "dagen",
+            Self::Week => "weken",
+            Self::Month => "maanden",
+        }
+    }
+    fn heading(self) -> &'static str {
+        match self {
+            Self::Day => "Dag",
+            Self::Week => "Week",
+            Self::Month => "Maand",
+        }
+    }
+    /// A short axis label.
+    fn label(self, start: NaiveDate) -> String {
+        match self {
+            Self::Day => day_label(start),
+            Self::Week => format!("wk {}", start.iso_week().week()),
+            Self::Month => format!("{} {}", MONTHS[start.month0() as usize], start.year() % 100),
+        }
+    }
+    /// A label for a table row.
+    fn long_label(self, start: NaiveDate) -> String {
+        match self {
+            Self::Day => day_label(start),
+            Self::Week => format!("week {} ({})", start.iso_week().week(), day_label(start)),
+            Self::Month => format!("{} {}", MONTHS[start.month0() as usize], start.year()),
+        }
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+];
 
 /// Everything a dashboard shows, computed once per request.
 struct Computed {
@@ -469,7 +543,13 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let state = ctx.state;
     let tenants = scope_of(state, ctx.tenant);
     let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
-    let all_rows = state.store.rollups(&tenants, from, to).await?;
+    // Up to half a year per day or week from daily rows; longer per month, reading whole
+    // months as one row each (a year of a big city: ~11,000 rows instead of ~78,000).
+    let all_rows = if Bucket::for_days(ctx.picked.days()) == Bucket::Month {
+        state.store.rollups_totals(&tenants, from, to).await?
+    } else {
+        state.store.rollups(&tenants, from, to).await?
+    };
     let mut channels: Vec<String> = all_rows.iter().map(|r| r.channel.clone()).collect();
     channels.sort();
     channels.dedup();
@@ -672,18 +752,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let mut sections = Vec::new();
 
     // ---------------------------------------------------------------- over time
-    let weekly = ctx.picked.days() > 62;
+    let bucket = Bucket::for_days(ctx.picked.days());
     let mut buckets: BTreeMap<NaiveDate, (i64, i64, i64)> = BTreeMap::new();
-    let bucket_of = |d: NaiveDate| {
-        if weekly {
-            d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
-        } else {
-            d
-        }
-    };
     let mut d = ctx.picked.first;
     while d <= ctx.picked.last {
-        buckets.entry(bucket_of(d)).or_default();
+        buckets.entry(bucket.start(d)).or_default();
         d += Duration::days(1);
     }
     for r in &rows {
@@ -692,36 +765,27 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 .single()
                 .unwrap_or(now),
         );
-        let e = buckets.entry(bucket_of(day)).or_default();
+        let e = buckets.entry(bucket.start(day)).or_default();
         e.0 += r.new_conversations;
         e.1 += r.inbound;
         e.2 += r.outbound;
     }
-    let unit = if weekly { "week" } else { "dag" };
+    let unit = bucket.unit();
     let mut bars = Vec::new();
     let mut trows = Vec::new();
     for (start, (c, i, o)) in &buckets {
-        let end = if weekly {
-            (*start + Duration::days(6)).min(ctx.picked.last)
-        } else {
-            *start
-        };
         let first = (*start).max(ctx.picked.first);
-        let label = if weekly {
-            format!("wk {}", start.iso_week().week())
-        } else {
-            day_label(*start)
-        };
+        let end = bucket.end(*start).min(ctx.picked.last);
         let href = ctx.drill(first, end, "", None);
         bars.push(Bar {
-            label: label.clone(),
+            label: bucket.label(*start),
             values: vec![*i as f64, *o as f64],
             href: Some(href.clone()),
         });
-        let period_cell = if weekly {
-            format!("{} t/m {}", day_label(first), day_label(end))
+        let period_cell = if first == end {
+            day_label(first)
         } else {
-            day_label(*start)
+            format!("{} t/m {}", day_label(first), day_label(end))
         };
         trows.push(TableRow {
             cells: vec![period_cell, int_nl(*c), int_nl(*i), int_nl(*o)],
@@ -739,11 +803,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             id: "ch-verloop".into(),
             title: format!("Berichten per {unit}"),
             desc: format!(
-                "Staafdiagram: {} inkomende en {} uitgaande berichten over {} {}en; de tabel eronder geeft de getallen.",
+                "Staafdiagram: {} inkomende en {} uitgaande berichten over {} {}; de tabel eronder geeft de getallen.",
                 int_nl(total_in),
                 int_nl(buckets.values().map(|b| b.2).sum()),
                 buckets.len(),
-                unit
+                bucket.plural()
             ),
             series: vec!["Inkomend".into(), "Uitgaand".into()],
             bars,
@@ -754,7 +818,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             id: "verloop",
             caption: format!("Contacten en berichten per {unit}"),
             head: vec![
-                if weekly { "Week" } else { "Dag" }.into(),
+                bucket.heading().into(),
                 "Contacten".into(),
                 "Inkomend".into(),
                 "Uitgaand".into(),
@@ -991,7 +1055,13 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
 
     // ---------------------------------------------------------------- sentiment per week
     let mut sent: BTreeMap<NaiveDate, (i64, i64, i64)> = BTreeMap::new();
-    let week_of = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    // Per week, or per month for periods of more than half a year.
+    let sbucket = if bucket == Bucket::Month {
+        Bucket::Month
+    } else {
+        Bucket::Week
+    };
+    let week_of = |d: NaiveDate| sbucket.start(d);
     for r in &rows {
         let day = local_day(
             Utc.timestamp_millis_opt(r.hour_start)
@@ -1009,12 +1079,12 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         let tot = (n + u + p).max(1) as f64;
         let href = ctx.drill(
             (*w).max(ctx.picked.first),
-            (*w + Duration::days(6)).min(ctx.picked.last),
+            sbucket.end(*w).min(ctx.picked.last),
             "",
             None,
         );
         bars.push(Bar {
-            label: format!("wk {}", w.iso_week().week()),
+            label: sbucket.label(*w),
             values: vec![
                 100.0 * *n as f64 / tot,
                 100.0 * *u as f64 / tot,
@@ -1024,7 +1094,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         });
         trows.push(TableRow {
             cells: vec![
-                format!("week {} ({})", w.iso_week().week(), day_label(*w)),
+                sbucket.long_label(*w),
                 int_nl(*n),
                 int_nl(*u),
                 int_nl(*p),
@@ -1035,14 +1105,19 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     }
     sections.push(Section {
         id: "sentiment",
-        title: "Sentiment per week".into(),
-        intro: "De toon van het eerste bericht van elk gesprek, als aandeel per week.".into(),
+        title: format!("Sentiment per {}", sbucket.unit()),
+        intro: format!(
+            "De toon van het eerste bericht van elk gesprek, als aandeel per {}.",
+            sbucket.unit()
+        ),
         svg: charts::columns_sized(&Chart {
             id: "ch-sentiment".into(),
-            title: "Sentiment per week".into(),
+            title: format!("Sentiment per {}", sbucket.unit()),
             desc: format!(
-                "Gestapeld staafdiagram in procenten: negatief, neutraal en positief per week over {} weken; in totaal {} negatief.",
+                "Gestapeld staafdiagram in procenten: negatief, neutraal en positief per {} over {} {}; in totaal {} negatief.",
+                sbucket.unit(),
                 sent.len(),
+                sbucket.plural(),
                 pct(total.sentiment_negative, total.sentiment_negative + total.sentiment_neutral + total.sentiment_positive)
             ),
             series: vec!["Negatief".into(), "Neutraal".into(), "Positief".into()],
@@ -1052,9 +1127,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         }, 560),
         table: Table {
             id: "sentiment",
-            caption: "Aantal gesprekken per sentiment per week".into(),
+            caption: format!("Aantal gesprekken per sentiment per {}", sbucket.unit()),
             head: vec![
-                "Week".into(),
+                sbucket.heading().into(),
                 "Negatief".into(),
                 "Neutraal".into(),
                 "Positief".into(),
@@ -2082,6 +2157,22 @@ mod tests {
         assert_eq!(dur_nl(Some(2 * 86_400 + 4 * 3600)), "2 d 4 u");
         assert_eq!(pct(1, 3), "33,3 %");
         assert_eq!(pct(1, 0), "–");
+    }
+
+    #[test]
+    fn buckets_by_period_length() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(Bucket::for_days(1), Bucket::Day);
+        assert_eq!(Bucket::for_days(62), Bucket::Day);
+        assert_eq!(Bucket::for_days(63), Bucket::Week);
+        assert_eq!(Bucket::for_days(365), Bucket::Month);
+        // Sunday 29 November 2026 is in the week of Monday 23 November.
+        assert_eq!(Bucket::Week.start(d("2026-11-29")), d("2026-11-23"));
+        assert_eq!(Bucket::Week.end(d("2026-11-23")), d("2026-11-29"));
+        assert_eq!(Bucket::Month.start(d("2026-02-17")), d("2026-02-01"));
+        assert_eq!(Bucket::Month.end(d("2026-02-01")), d("2026-02-28"));
+        assert_eq!(Bucket::Month.end(d("2024-02-01")), d("2024-02-29"));
+        assert_eq!(Bucket::Month.label(d("2026-10-01")), "okt 26");
     }
 
     #[test]

@@ -597,7 +597,8 @@ impl BenchmarkCache {
             .map(|t| t.code.clone())
             .collect();
         let mut sums: HashMap<String, Sums> = HashMap::with_capacity(codes.len());
-        for r in state.store.rollups(&codes, from, to).await? {
+        // Totals only: whole months as one row each.
+        for r in state.store.rollups_totals(&codes, from, to).await? {
             sums.entry(r.tenant_code.clone()).or_default().add(&r);
         }
         for c in state.store.csat_counts_by_tenant(from, to).await? {
