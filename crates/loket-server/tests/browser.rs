@@ -455,6 +455,10 @@ async fn history(app: &TestApp, days: i64) {
                     resolved_at: done.then_some(res),
                     reopened_at: vec![],
                     handled_by_pool: tenant != "GM0344" && next(3) == 0,
+                    first_response_due: Some(created + 4 * 3_600_000),
+                    resolution_due: Some(created + 2 * day),
+                    handle_seconds: 60 + next(600) as i64,
+                    csat_score: done.then(|| 1 + next(5) as i64),
                     messages: {
                         let mut m = vec![("in", "Ik heb een vraag.".to_string(), created)];
                         if fr < now {

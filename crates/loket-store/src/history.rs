@@ -27,6 +27,13 @@ pub struct HistoryConversation {
     pub handled_by_pool: bool,
     /// Messages as (direction `in`/`out`, body, time).
     pub messages: Vec<(&'static str, String, i64)>,
+    /// Service-level deadlines, as intake sets them.
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    /// Measured agent handle time.
+    pub handle_seconds: i64,
+    /// The resident's answer to the satisfaction survey (1–5), asked at the first resolution.
+    pub csat_score: Option<i64>,
 }
 
 /// A batch of history, written in one transaction.
@@ -114,7 +121,8 @@ impl Store {
             for chunk in convs.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO conversations (id, tenant_code, origin_tenant_code, channel, contact_id, identity_id, subject, state, priority, topic, language,
-                       created_at, updated_at, last_inbound_at, first_response_at, resolved_at, first_resolved_at, sentiment, handled_by_pool) ");
+                       created_at, updated_at, last_inbound_at, first_response_at, resolved_at, first_resolved_at, sentiment, handled_by_pool,
+                       first_response_due, resolution_due, handle_seconds) ");
                 qb.push_values(chunk, |mut b, (id, c)| {
                     let (contact, ident) = identity[c.tenant_code.as_str()];
                     let last = c.messages.iter().map(|m| m.2).max().unwrap_or(c.created_at);
@@ -123,7 +131,21 @@ impl Store {
                         .push_bind(contact).push_bind(ident).push_bind(&c.subject).push_bind(&c.state).push_bind(&c.priority)
                         .push_bind(&c.topic).push_bind("nl").push_bind(c.created_at).push_bind(last.max(c.resolved_at.unwrap_or(0)))
                         .push_bind(last_in).push_bind(c.first_response_at).push_bind(c.resolved_at).push_bind(c.first_resolved_at)
-                        .push_bind(&c.sentiment).push_bind(c.handled_by_pool);
+                        .push_bind(&c.sentiment).push_bind(c.handled_by_pool)
+                        .push_bind(c.first_response_due).push_bind(c.resolution_due).push_bind(c.handle_seconds);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            let surveys: Vec<(i64, &HistoryConversation, i64, i64)> = convs
+                .iter()
+                .filter_map(|(id, c)| Some((*id, *c, c.first_resolved_at?, c.csat_score?)))
+                .collect();
+            for chunk in surveys.chunks(CHUNK) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO csat_surveys (conversation_id, tenant_code, topic, channel, token, created_at, answered_at, score) ");
+                qb.push_values(chunk, |mut b, (id, c, at, score)| {
+                    b.push_bind(*id).push_bind(&c.tenant_code).push_bind(&c.topic).push_bind(&c.channel)
+                        .push_bind(format!("historie-{id}")).push_bind(*at).push_bind(*at + 3_600_000).push_bind(*score);
                 });
                 qb.build().execute(&mut *tx).await?;
             }

@@ -190,6 +190,10 @@ fn history_conv(i: i64, at: i64) -> HistoryConversation {
         },
         handled_by_pool: i % 11 == 0,
         messages: vec![("in", "Vraag".into(), at), ("out", "Antwoord".into(), fr)],
+        first_response_due: Some(at + 3_600_000),
+        resolution_due: Some(at + 86_400_000),
+        handle_seconds: 60 * (i % 7),
+        csat_score: (i % 3 == 0).then_some(1 + i % 5),
     }
 }
 
@@ -378,6 +382,10 @@ async fn bulk_history_matches_raw_scan(s: Store) {
         resolved_at: Some(now - i * 1_800_000 + 120_000 * i),
         reopened_at: if i == 3 { vec![now - 1000] } else { vec![] },
         handled_by_pool: i == 5,
+        first_response_due: None,
+        resolution_due: None,
+        handle_seconds: 0,
+        csat_score: None,
         messages: vec![
             ("in", "Vraag".into(), now - i * 1_800_000),
             ("out", "Antwoord".into(), now - i * 1_800_000 + 60_000 * i),

@@ -156,6 +156,7 @@ pub async fn generate(
         .collect();
     let topic_idx: Vec<usize> = (0..topics.len()).collect();
     let start = (end_ms - i64::from(days) * DAY).div_euclid(DAY) * DAY;
+    let settings = loket_core::tenant::TenantSettings::default();
     let (mut conversations, mut messages, mut tenants) = (0u64, 0u64, 0usize);
     for (gi, g) in loket_text::gemeenten::all().iter().enumerate() {
         let inhabitants = f64::from(loket_core::inhabitants(g.code).unwrap_or(25_000));
@@ -214,6 +215,10 @@ pub async fn generate(
                     resolved_at: None,
                     reopened_at: vec![],
                     handled_by_pool: false,
+                    first_response_due: None,
+                    resolution_due: None,
+                    handle_seconds: 0,
+                    csat_score: None,
                     messages: vec![(
                         "in",
                         format!("Ik heb een vraag over {}.", label.to_lowercase()),
@@ -291,6 +296,42 @@ pub async fn generate(
                     && s.unit() < 0.6
                 {
                     c.state = "gesloten".into();
+                }
+                // Deadlines as intake sets them (the default opening hours and targets).
+                let at = chrono::DateTime::from_timestamp_millis(created).unwrap_or_default();
+                let prio =
+                    loket_core::Priority::parse(priority).unwrap_or(loket_core::Priority::Normaal);
+                for (kind, due) in [
+                    (
+                        loket_core::sla::SlaKind::FirstResponse,
+                        &mut c.first_response_due,
+                    ),
+                    (loket_core::sla::SlaKind::Resolution, &mut c.resolution_due),
+                ] {
+                    *due = Some(
+                        loket_core::sla::deadline(&settings.hours, &settings.sla, prio, kind, at)
+                            .timestamp_millis(),
+                    );
+                }
+                // Agent time: a few minutes per answer, more for long threads.
+                let replies = c.messages.iter().filter(|m| m.0 == "out").count() as i64;
+                c.handle_seconds = (0..replies)
+                    .map(|_| s.lognormal_ms(210.0, 0.6) / 1000)
+                    .sum();
+                // A third of the residents answer the survey; faster help, happier residents.
+                if c.first_resolved_at.is_some() && c.first_response_at.is_some() && s.unit() < 0.33
+                {
+                    let quick = c
+                        .first_response_due
+                        .zip(c.first_response_at)
+                        .is_some_and(|(due, at)| at <= due);
+                    let weights: [f64; 5] = if quick {
+                        [0.04, 0.05, 0.11, 0.36, 0.44]
+                    } else {
+                        [0.14, 0.14, 0.22, 0.30, 0.20]
+                    };
+                    let scores = [1i64, 2, 3, 4, 5];
+                    c.csat_score = Some(*s.pick(&scores, |k| weights[(*k - 1) as usize]));
                 }
                 messages += c.messages.len() as u64;
                 batch.conversations.push(c);
