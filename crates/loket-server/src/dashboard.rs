@@ -545,7 +545,14 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
     // Up to half a year per day or week from daily rows; longer per month, reading whole
     // months as one row each (a year of a big city: ~11,000 rows instead of ~78,000).
-    let all_rows = if Bucket::for_days(ctx.picked.days()) == Bucket::Month {
+    // A team filter reads the conversations themselves: the rollups do not keep teams.
+    let team = ctx.filters.team.as_ref().map(|t| t.0);
+    let all_rows = if team.is_some() {
+        state
+            .store
+            .rollups_raw_team(&tenants, team, from, to)
+            .await?
+    } else if Bucket::for_days(ctx.picked.days()) == Bucket::Month {
         state.store.rollups_totals(&tenants, from, to).await?
     } else {
         state.store.rollups(&tenants, from, to).await?
@@ -569,7 +576,15 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
 
     // Hour of week: the last four weeks of the period at most, from hourly rows.
     let how_from = from.max(to - 28 * 86_400_000);
-    let how_rows = state.store.rollups_hourly(&tenants, how_from, to).await?;
+    let how_rows = if team.is_some() {
+        all_rows
+            .iter()
+            .filter(|r| r.hour_start >= how_from)
+            .cloned()
+            .collect()
+    } else {
+        state.store.rollups_hourly(&tenants, how_from, to).await?
+    };
 
     let inhabitants: i64 = {
         let all = state.tenants();
@@ -1732,7 +1747,7 @@ async fn dashboard(
         .as_ref()
         .map(|(_, name)| {
             format!(
-                "Teamfilter ‘{name}’: achterstand, servicenormen, tevredenheid en de gesprekkenlijst gelden voor dit team; volumes en tijden gelden voor de hele organisatie, want die worden per gemeente bijgehouden."
+                "Alleen de gesprekken van team ‘{name}’. Met een teamfilter rekent Loket de cijfers uit de gesprekken zelf, niet uit de bijgehouden tellingen; bij lange perioden duurt dat langer."
             )
         })
         .unwrap_or_default();

@@ -679,7 +679,8 @@ macro_rules! raw_fetch {
 }
 
 impl RawScan {
-    fn new(tenants: &[String], from: i64, to: i64) -> Self {
+    /// The scans of `tenants` over `[from, to)`, only conversations of team `team` when given.
+    fn new(tenants: &[String], team: Option<i64>, from: i64, to: i64) -> Self {
         let (from, to) = (hour_of(from), hour_of(to));
         let n = tenants.len();
         let tl = placeholders(1, n);
@@ -687,8 +688,12 @@ impl RawScan {
         let tl3 = placeholders(2 * n + 1, n);
         let (a, b) = (3 * n + 1, 3 * n + 2);
         // Candidate conversations by either tenant column (indexed), then the behalf tenant.
+        // The team id is a number, written into the SQL as one.
+        let team = team
+            .map(|t| format!(" AND c.team_id = {t}"))
+            .unwrap_or_default();
         let scope = format!(
-            "(c.tenant_code IN ({tl}) OR c.origin_tenant_code IN ({tl2})) AND {BEHALF} IN ({tl3})"
+            "(c.tenant_code IN ({tl}) OR c.origin_tenant_code IN ({tl2})) AND {BEHALF} IN ({tl3}){team}"
         );
         let key =
             format!("{BEHALF} AS tenant, c.channel AS channel, COALESCE(c.topic, '') AS topic");
@@ -893,7 +898,22 @@ impl Store {
         if tenants.is_empty() {
             return Ok(vec![]);
         }
-        let scan = RawScan::new(tenants, from, to);
+        self.rollups_raw_team(tenants, None, from, to).await
+    }
+
+    /// [`Store::rollups_raw`] for the conversations of one team (the rollups do not keep
+    /// teams): the dashboard's team filter.
+    pub async fn rollups_raw_team(
+        &self,
+        tenants: &[String],
+        team: Option<i64>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<RollupRow>> {
+        if tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let scan = RawScan::new(tenants, team, from, to);
         let parts = with_pool!(self, p => raw_fetch!(&scan, p));
         Ok(RawScan::assemble(parts))
     }
@@ -969,7 +989,7 @@ impl Store {
                 };
             }
             for code in codes {
-                let scan = RawScan::new(std::slice::from_ref(&code), 0, END_OF_TIME);
+                let scan = RawScan::new(std::slice::from_ref(&code), None, 0, END_OF_TIME);
                 let hourly = RawScan::assemble(raw_fetch!(&scan, &mut *tx));
                 for tier in Tier::ALL {
                     let rows = coarsen(&hourly, tier);

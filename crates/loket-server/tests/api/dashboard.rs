@@ -316,6 +316,61 @@ async fn dashboard_bad_period_and_filters_are_explained(app: TestApp) {
     let (s, html) = text(&sanne, "/dashboard/GM0344?team=999999").await;
     assert_eq!(s, 200);
     assert!(html.contains("Onbekend team"));
+    // A team's figures: only the conversations of that team.
+    let team = app
+        .state
+        .store
+        .create_team("GM0344", "Afval")
+        .await
+        .unwrap();
+    let ids: Vec<i64> = app
+        .state
+        .store
+        .drill_conversations(
+            &loket_store::dashboard::DashFilter {
+                tenants: vec!["GM0344".into()],
+                ..Default::default()
+            },
+            0,
+            i64::MAX,
+            10,
+            0,
+        )
+        .await
+        .unwrap()
+        .0
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let r = sanne
+        .post(
+            &format!("/api/v1/conversations/{}/team", ids[0]),
+            &json!({"team_id": team}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let (s, html) = text(
+        &sanne,
+        &format!("/dashboard/GM0344?periode=30d&team={team}"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        tile(&html, "Contacten</span>"),
+        "1",
+        "one conversation in the team"
+    );
+    assert!(html.contains("Alleen de gesprekken van team ‘Afval’"));
+    let (s, list) = text(
+        &sanne,
+        &format!("/dashboard/GM0344/gesprekken?periode=30d&team={team}"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        list.contains("1 gesprekken") || list.contains(">1 gesprek"),
+        "drill-down within the team"
+    );
     let (s, _) = text(
         &sanne,
         "/dashboard/GM0344/gesprekken?periode=aangepast&van=x&tot=y",
