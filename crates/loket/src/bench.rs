@@ -322,10 +322,11 @@ async fn dashboard(
     // A given database that does not exist yet is generated there and kept, so a second run
     // can measure again without generating.
     let existing = database.as_ref().filter(|p| p.exists()).cloned();
-    let (store, dir) = match existing {
+    let (store, dir, store_url) = match existing {
         Some(path) => (
             loket_store::Store::connect(&format!("sqlite://{}", path.display())).await?,
             None,
+            format!("sqlite://{}", path.display()),
         ),
         None => {
             let (path, dir) = match database {
@@ -337,8 +338,8 @@ async fn dashboard(
                     (dir.join("loket.db"), Some(dir))
                 }
             };
-            let store =
-                loket_store::Store::connect(&format!("sqlite://{}", path.display())).await?;
+            let url = format!("sqlite://{}", path.display());
+            let store = loket_store::Store::connect(&url).await?;
             store.migrate().await?;
             loket_server::seed::tenants(&store).await?;
             let g = crate::history::generate(&store, days, 5, scale, end).await?;
@@ -350,7 +351,7 @@ async fn dashboard(
                 g.seconds,
                 g.conversations as f64 / g.seconds
             );
-            (store, dir)
+            (store, dir, url)
         }
     };
     store.migrate().await?;
@@ -409,9 +410,103 @@ async fn dashboard(
             );
         }
     }
+    let db_url = store_url.clone();
     store.close().await;
+    pages(&db_url, tenant, repeat).await?;
     if let Some(dir) = dir {
         let _ = std::fs::remove_dir_all(dir);
     }
+    Ok(())
+}
+
+/// Whole pages through the server on the same database, as a supervisor sees them (HTTP,
+/// session, every query of the page, rendering): the tenant dashboard for 30 and 365 days, the
+/// national dashboard for 7 days, and the benchmark (first request computes the sums of all
+/// municipalities, later ones reuse them for five minutes). Baseline: `/health` on the same
+/// server, the cost of a request that does nothing.
+async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> {
+    let cfg = loket_server::Config {
+        database_url: db_url.to_string(),
+        ..loket_server::Config::default()
+    };
+    let state = loket_server::build(cfg, None).await?;
+    loket_server::seed::tenants(&state.store).await?;
+    state.reload_tenants().await?;
+    let email = format!("bench-{}@loket.invalid", std::process::id());
+    let user = state
+        .store
+        .create_user(&email, "Bench Supervisor", "-")
+        .await?;
+    state.store.grant(user, tenant, "supervisor").await?;
+    state.store.grant(user, "NL", "coordinator").await?;
+    let token = loket_server::auth::random_token();
+    state
+        .store
+        .create_session(
+            &loket_server::auth::sha256_hex(&token),
+            user,
+            "bench",
+            3_600_000,
+        )
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(loket_server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let cookie = format!("loket_session={token}");
+    let get = |path: String| {
+        let client = client.clone();
+        let cookie = cookie.clone();
+        async move {
+            let t0 = Instant::now();
+            let r = client
+                .get(format!("http://{addr}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await?;
+            let status = r.status();
+            let body = r.bytes().await?;
+            anyhow::ensure!(status.is_success(), "{path}: {status}");
+            Ok::<(f64, usize), anyhow::Error>((t0.elapsed().as_secs_f64() * 1000.0, body.len()))
+        }
+    };
+    let today = chrono::Utc::now().date_naive();
+    let year_ago = today - chrono::Duration::days(364);
+    let mut health = vec![];
+    for _ in 0..repeat.max(5) {
+        health.push(get("/health".into()).await?.0);
+    }
+    let base = median_ms(health);
+    println!("pages (HTTP, session, queries, rendering), median of {repeat}; baseline /health {base:.2} ms");
+    let (first, _) = get(format!("/admin/{tenant}/benchmark")).await?;
+    println!("  benchmark, first request (sums of all municipalities) {first:>8.1} ms");
+    for (label, path) in [
+        ("dashboard 30 days", format!("/dashboard/{tenant}?periode=30d")),
+        (
+            "dashboard 365 days",
+            format!("/dashboard/{tenant}?periode=aangepast&van={year_ago}&tot={today}"),
+        ),
+        ("national dashboard 7 days", "/dashboard/NL?periode=7d".to_string()),
+        ("benchmark (cached sums)", format!("/admin/{tenant}/benchmark")),
+    ] {
+        let mut ms = vec![];
+        let mut size = 0;
+        for _ in 0..repeat {
+            let (t, n) = get(path.clone()).await?;
+            ms.push(t);
+            size = n;
+        }
+        let m = median_ms(ms);
+        println!(
+            "  {label:<28} {m:>8.1} ms ({:>4} kB) | page/health {:>7.0}x",
+            size / 1024,
+            m / base
+        );
+    }
+    let _ = tx.send(());
+    let _ = server.await;
     Ok(())
 }
