@@ -526,6 +526,7 @@ impl Ctx<'_> {
 
     fn filter(&self, tenants: Vec<String>) -> DashFilter {
         DashFilter {
+            all_tenants: self.tenant.kind == TenantKind::Nationaal,
             tenants,
             channel: self.filters.channel.clone(),
             topic: self.filters.topic.clone(),
@@ -574,9 +575,13 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let csat = state.store.csat_counts(&dfilter, from, to).await?;
     let open = state.store.open_conversation_starts(&dfilter).await?;
 
-    // Hour of week: the last four weeks of the period at most, from hourly rows.
-    let how_from = from.max(to - 28 * 86_400_000);
-    let how_rows = if team.is_some() {
+    // Hour of week: the last two weeks of the period at most, from hourly rows.
+    let how_from = from.max(to - 14 * 86_400_000);
+    // Not nationally: a week of hourly rows of every tenant is a large read, and staffing is
+    // planned per municipality and pool.
+    let how_rows: Vec<RollupRow> = if ctx.tenant.kind == TenantKind::Nationaal {
+        vec![]
+    } else if team.is_some() {
         all_rows
             .iter()
             .filter(|r| r.hour_start >= how_from)
@@ -596,26 +601,35 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             .sum()
     };
 
-    // Business time: from the raw rows with each municipality's opening hours, a sample of
-    // at most about 5,000 per figure. Not for the national view (every municipality has its
-    // own hours; the clock-time figures compare them).
-    let business = if ctx.tenant.kind == TenantKind::Nationaal {
-        None
-    } else {
-        Some((
-            business_percentiles(ctx, &dfilter, true, total.first_responses, from, to).await?,
-            business_percentiles(ctx, &dfilter, false, total.resolutions, from, to).await?,
-        ))
-    };
-
-    // Handle time of the conversations resolved in the period (a sample for long periods).
-    let every = (total.resolutions / 5_000).max(1);
-    let mut handle = state.store.handle_sample(&dfilter, from, to, every).await?;
-    handle.sort_unstable();
-    let handle_rank = |p: usize| -> Option<u64> {
-        let i = (p * handle.len()).div_ceil(100).max(1) - 1;
-        handle.get(i).map(|v| *v as u64)
-    };
+    // Business time (each municipality's opening hours; not for the national view, where
+    // every municipality has its own) and handle time, from one sample of the conversations.
+    let national = ctx.tenant.kind == TenantKind::Nationaal;
+    let tm = timings(
+        ctx,
+        &dfilter,
+        total.first_responses.max(total.resolutions),
+        !national,
+        from,
+        to,
+    )
+    .await?;
+    let business = (!national).then(|| {
+        (
+            (
+                nearest_rank(&tm.first_response, 50),
+                nearest_rank(&tm.first_response, 90),
+                tm.sampled,
+            ),
+            (
+                nearest_rank(&tm.resolution, 50),
+                nearest_rank(&tm.resolution, 90),
+                tm.sampled,
+            ),
+        )
+    });
+    let handle = &tm.handle;
+    let handle_rank = |p: usize| nearest_rank(handle, p);
+    let every_sampled = tm.sampled;
 
     // ---------------------------------------------------------------- tiles
     let fr = &total.first_response_hist;
@@ -702,10 +716,8 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 format!(
                     "actieve tijd per opgelost gesprek; 90 % binnen {}, gemiddeld {}{}",
                     dur_nl(handle_rank(90)),
-                    dur_nl(Some(
-                        handle.iter().sum::<i64>() as u64 / handle.len() as u64
-                    )),
-                    if every > 1 { " (steekproef)" } else { "" }
+                    dur_nl(Some(handle.iter().sum::<u64>() / handle.len() as u64)),
+                    if every_sampled { " (steekproef)" } else { "" }
                 )
             },
             figure: "handle_time",
@@ -1474,6 +1486,10 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         "kengetallen",
     ];
     sections.sort_by_key(|s| ORDER.iter().position(|o| *o == s.id));
+    if ctx.tenant.kind == TenantKind::Nationaal {
+        // No hour-of-week read nationally (see above).
+        sections.retain(|s| s.id != "uren");
+    }
     Ok(Computed {
         tiles,
         sections,
@@ -1523,47 +1539,72 @@ pub(crate) async fn week_figures(
     Ok((c.tiles, topics))
 }
 
-/// Median and 90th percentile (nearest rank) in business seconds of first responses
-/// (`first_response`) or resolutions in the period, and whether they come from a sample.
-async fn business_percentiles(
+/// Nearest-rank percentile `p` of sorted `v`.
+fn nearest_rank(v: &[u64], p: usize) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.get((p * v.len()).div_ceil(100).max(1) - 1).copied()
+}
+
+/// Business-time first responses and resolutions, and handle times, of one timing sample.
+struct Timings {
+    first_response: Vec<u64>,
+    resolution: Vec<u64>,
+    handle: Vec<u64>,
+    sampled: bool,
+}
+
+/// One scan for the figures the rollups cannot give: first-response and resolution times in
+/// each municipality's business time (not for the national view: `business` false) and handle
+/// times, from a sample of at most about 5,000 conversations.
+async fn timings(
     ctx: &Ctx<'_>,
     f: &DashFilter,
-    first_response: bool,
     count: i64,
+    business: bool,
     from: i64,
     to: i64,
-) -> Result<(Option<u64>, Option<u64>, bool), AppError> {
+) -> Result<Timings, AppError> {
     const SAMPLE: i64 = 5_000;
     let every = (count / SAMPLE).max(1);
-    let rows = ctx
-        .state
-        .store
-        .duration_sample(f, first_response, from, to, every)
-        .await?;
+    let rows = ctx.state.store.timing_sample(f, from, to, every).await?;
     let all = ctx.state.tenants();
     let default = loket_core::calendar::WeekSchedule::default();
-    let mut secs: Vec<u64> = rows
-        .iter()
-        .filter_map(|(tenant, a, b)| {
-            let schedule = all
-                .get(tenant)
-                .map(|t| &t.settings.hours)
-                .unwrap_or(&default);
-            let a = Utc.timestamp_millis_opt(*a).single()?;
-            let b = Utc.timestamp_millis_opt(*b).single()?;
+    let within = |t: Option<i64>| t.filter(|t| (from..to).contains(t));
+    let mut out = Timings {
+        first_response: vec![],
+        resolution: vec![],
+        handle: vec![],
+        sampled: every > 1,
+    };
+    for r in &rows {
+        let schedule = all
+            .get(&r.tenant)
+            .map(|t| &t.settings.hours)
+            .unwrap_or(&default);
+        let biz = |end: i64| -> Option<u64> {
+            let a = Utc.timestamp_millis_opt(r.created_at).single()?;
+            let b = Utc.timestamp_millis_opt(end).single()?;
             u64::try_from(loket_core::calendar::business_time_between(schedule, a, b).num_seconds())
                 .ok()
-        })
-        .collect();
-    secs.sort_unstable();
-    let rank = |p: usize| -> Option<u64> {
-        if secs.is_empty() {
-            return None;
+        };
+        if business && let Some(v) = within(r.first_response_at).and_then(biz) {
+            out.first_response.push(v);
         }
-        let i = (p * secs.len()).div_ceil(100).max(1) - 1;
-        secs.get(i).copied()
-    };
-    Ok((rank(50), rank(90), every > 1))
+        if let Some(at) = within(r.first_resolved_at) {
+            if business && let Some(v) = biz(at) {
+                out.resolution.push(v);
+            }
+            if r.handle_seconds > 0 {
+                out.handle.push(r.handle_seconds as u64);
+            }
+        }
+    }
+    out.first_response.sort_unstable();
+    out.resolution.sort_unstable();
+    out.handle.sort_unstable();
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------- handlers

@@ -8,12 +8,15 @@ use crate::{Result, Store, placeholders, with_pool};
 
 /// How far before a period a conversation may have started for its first response or
 /// resolution in the period to be in the business-time sample (keeps the scan on the index).
-pub const SAMPLE_LOOKBACK_MS: i64 = 90 * 86_400_000;
+pub const SAMPLE_LOOKBACK_MS: i64 = 31 * 86_400_000;
 
 /// Filters shared by the dashboard's raw reads; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct DashFilter {
     pub tenants: Vec<String>,
+    /// Every tenant (the national view): no tenant condition at all, which lets the period
+    /// bound the scan instead of hundreds of index probes.
+    pub all_tenants: bool,
     pub channel: Option<String>,
     /// `Some("")` selects conversations without a topic.
     pub topic: Option<String>,
@@ -47,6 +50,16 @@ pub struct StartedCounts {
     pub handle_seconds: i64,
 }
 
+/// A conversation in the timing sample (see [`Store::timing_sample`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimingRow {
+    pub tenant: String,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub first_resolved_at: Option<i64>,
+    pub handle_seconds: i64,
+}
+
 /// Satisfaction answers in a period: count, sum of scores, and scores of 4 or 5.
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
 pub struct CsatCounts {
@@ -58,13 +71,19 @@ pub struct CsatCounts {
 /// The WHERE clause for `f` starting at placeholder `$start`, and the number of binds used.
 fn scope_sql(f: &DashFilter, start: usize) -> (String, usize) {
     let n = f.tenants.len();
-    let mut sql = format!(
-        "(c.tenant_code IN ({}) OR c.origin_tenant_code IN ({})) AND {BEHALF} IN ({})",
-        placeholders(start, n),
-        placeholders(start + n, n),
-        placeholders(start + 2 * n, n)
-    );
-    let mut next = start + 3 * n;
+    let (mut sql, mut next) = if f.all_tenants {
+        ("1 = 1".to_string(), start)
+    } else {
+        (
+            format!(
+                "(c.tenant_code IN ({}) OR c.origin_tenant_code IN ({})) AND {BEHALF} IN ({})",
+                placeholders(start, n),
+                placeholders(start + n, n),
+                placeholders(start + 2 * n, n)
+            ),
+            start + 3 * n,
+        )
+    };
     if f.channel.is_some() {
         sql += &format!(" AND c.channel = ${next}");
         next += 1;
@@ -83,7 +102,7 @@ fn scope_sql(f: &DashFilter, start: usize) -> (String, usize) {
 macro_rules! bind_filter {
     ($q:expr, $f:expr) => {{
         let mut q = $q;
-        for _ in 0..3 {
+        for _ in 0..(if $f.all_tenants { 0 } else { 3 }) {
             for t in &$f.tenants {
                 q = q.bind(t);
             }
@@ -201,66 +220,32 @@ impl Store {
             .bind(from).bind(to).fetch_one(p).await?))
     }
 
-    /// `(tenant, started, at)` of the conversations matching `f` whose first response
-    /// (`first_response`) or first resolution (otherwise) fell in `[from, to)` and that started
-    /// at most [`SAMPLE_LOOKBACK_MS`] before it, only ids divisible by `every` (a deterministic
-    /// sample for long periods; 1 = all).
-    pub async fn duration_sample(
+    /// The conversations matching `f` whose first response or first resolution fell in
+    /// `[from, to)` and that started at most [`SAMPLE_LOOKBACK_MS`] before it, only ids
+    /// divisible by `every` (a deterministic sample for long periods; 1 = all): one scan for
+    /// the business-time and handle-time percentiles.
+    pub async fn timing_sample(
         &self,
         f: &DashFilter,
-        first_response: bool,
         from: i64,
         to: i64,
         every: i64,
-    ) -> Result<Vec<(String, i64, i64)>> {
+    ) -> Result<Vec<TimingRow>> {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
-        let col = if first_response {
-            "first_response_at"
-        } else {
-            "first_resolved_at"
-        };
         let (scope, used) = scope_sql(f, 1);
         let (a, b, e) = (used + 1, used + 2, used + 3);
         let sql = format!(
-            "SELECT {BEHALF} AS tenant, c.created_at, c.{col} FROM conversations c
-             JOIN tenants t ON t.code = c.tenant_code
-             WHERE {scope} AND c.{col} >= ${a} AND c.{col} < ${b} AND c.id % ${e} = 0
-               AND c.created_at >= ${w} AND c.created_at < ${b}",
+            "SELECT {BEHALF} AS tenant, c.created_at, c.first_response_at, c.first_resolved_at, c.handle_seconds
+             FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             WHERE {scope} AND c.created_at >= ${w} AND c.created_at < ${b} AND c.id % ${e} = 0
+               AND ((c.first_response_at >= ${a} AND c.first_response_at < ${b})
+                 OR (c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}))",
             w = e + 1
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
-    }
-
-    /// Handle seconds of the conversations matching `f` first resolved in `[from, to)` with any
-    /// measured activity, ids divisible by `every` (a sample for long periods).
-    pub async fn handle_sample(
-        &self,
-        f: &DashFilter,
-        from: i64,
-        to: i64,
-        every: i64,
-    ) -> Result<Vec<i64>> {
-        if f.tenants.is_empty() {
-            return Ok(vec![]);
-        }
-        let (scope, used) = scope_sql(f, 1);
-        let (a, b, e) = (used + 1, used + 2, used + 3);
-        let sql = format!(
-            "SELECT c.handle_seconds FROM conversations c JOIN tenants t ON t.code = c.tenant_code
-             WHERE {scope} AND c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}
-               AND c.handle_seconds > 0 AND c.id % ${e} = 0
-               AND c.created_at >= ${w} AND c.created_at < ${b}",
-            w = e + 1
-        );
-        with_pool!(self, p => {
-            let rows: Vec<(i64,)> = bind_filter!(sqlx::query_as(&sql), f)
-                .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS)
-                .fetch_all(p).await?;
-            Ok(rows.into_iter().map(|r| r.0).collect())
-        })
     }
 
     /// `(team, agent, topic, score)` of the answered surveys created in `[from, to)` for

@@ -480,17 +480,28 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
         health.push(get("/health".into()).await?.0);
     }
     let base = median_ms(health);
-    println!("pages (HTTP, session, queries, rendering), median of {repeat}; baseline /health {base:.2} ms");
+    println!(
+        "pages (HTTP, session, queries, rendering), median of {repeat}; baseline /health {base:.2} ms"
+    );
     let (first, _) = get(format!("/admin/{tenant}/benchmark")).await?;
     println!("  benchmark, first request (sums of all municipalities) {first:>8.1} ms");
     for (label, path) in [
-        ("dashboard 30 days", format!("/dashboard/{tenant}?periode=30d")),
+        (
+            "dashboard 30 days",
+            format!("/dashboard/{tenant}?periode=30d"),
+        ),
         (
             "dashboard 365 days",
             format!("/dashboard/{tenant}?periode=aangepast&van={year_ago}&tot={today}"),
         ),
-        ("national dashboard 7 days", "/dashboard/NL?periode=7d".to_string()),
-        ("benchmark (cached sums)", format!("/admin/{tenant}/benchmark")),
+        (
+            "national dashboard 7 days",
+            "/dashboard/NL?periode=7d".to_string(),
+        ),
+        (
+            "benchmark (cached sums)",
+            format!("/admin/{tenant}/benchmark"),
+        ),
     ] {
         let mut ms = vec![];
         let mut size = 0;
