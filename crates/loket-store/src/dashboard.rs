@@ -202,24 +202,6 @@ impl Store {
             .bind(from).bind(to).bind(now).fetch_one(p).await?))
     }
 
-    /// Satisfaction answers of surveys created in `[from, to)` for conversations matching `f`.
-    pub async fn csat_counts(&self, f: &DashFilter, from: i64, to: i64) -> Result<CsatCounts> {
-        if f.tenants.is_empty() {
-            return Ok(CsatCounts::default());
-        }
-        let (scope, used) = scope_sql(f, 1);
-        let (a, b) = (used + 1, used + 2);
-        let sql = format!(
-            "SELECT COUNT(*) AS answers, CAST(COALESCE(SUM(s.score), 0) AS BIGINT) AS score_sum,
-                    COALESCE(SUM(CASE WHEN s.score >= 4 THEN 1 ELSE 0 END), 0) AS satisfied
-             FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
-             JOIN tenants t ON t.code = c.tenant_code
-             WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}"
-        );
-        with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
-            .bind(from).bind(to).fetch_one(p).await?))
-    }
-
     /// The conversations matching `f` whose first response or first resolution fell in
     /// `[from, to)` and that started at most [`SAMPLE_LOOKBACK_MS`] before it, only ids
     /// divisible by `every` (a deterministic sample for long periods; 1 = all): one scan for
