@@ -1483,17 +1483,20 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     });
 
     // Pairs side by side on a wide screen, the long ones across the page.
-    const ORDER: [&str; 8] = [
+    const ORDER: [&str; 11] = [
         "verloop",
         "kanalen",
         "achterstand",
         "onderwerpen",
         "sentiment",
+        "tevredenheid",
+        "tevredenheid_teams",
+        "tevredenheid_medewerkers",
         "gemeenten",
         "uren",
         "kengetallen",
     ];
-    sections.sort_by_key(|s| ORDER.iter().position(|o| *o == s.id));
+    sections.sort_by_key(|s| ORDER.iter().position(|o| *o == s.id).unwrap_or(usize::MAX));
     if ctx.tenant.kind == TenantKind::Nationaal {
         // No hour-of-week read nationally (see above).
         sections.retain(|s| s.id != "uren");

@@ -133,6 +133,16 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
     let (_, html) = text(&sanne, "/dashboard/GM0344?periode=30d").await;
     assert_eq!(tile(&html, "Tevredenheid</span>"), "100,0 %");
     assert!(html.contains("Tevredenheid per medewerker"));
+    let at = |id: &str| {
+        html.find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert!(
+        at("verloop") < at("kanalen")
+            && at("sentiment") < at("tevredenheid")
+            && at("tevredenheid") < at("uren"),
+        "sections in their order"
+    );
     assert!(html.contains("anna Test"), "the agent by name");
     let body = sanne
         .get("/dashboard/GM0344/export/tevredenheid_medewerkers.csv?periode=30d")
