@@ -245,7 +245,7 @@ pub fn rows(c: &Chart) -> String {
 /// [`rows`] drawn `w` units wide: 800 across the whole page.
 pub fn rows_sized(c: &Chart, w: u32) -> String {
     let row_h = 24.0;
-    let (left, right, top) = (190.0, 48.0, if c.series.len() > 1 { 24.0 } else { 6.0 });
+    let (left, right, top) = (214.0, 48.0, if c.series.len() > 1 { 24.0 } else { 6.0 });
     let h = (top + row_h * c.bars.len().max(1) as f64 + 8.0) as u32;
     let plot_w = f64::from(w) - left - right;
     let total = |b: &Bar| -> f64 {
@@ -262,7 +262,7 @@ pub fn rows_sized(c: &Chart, w: u32) -> String {
     legend(&mut out, c, 4);
     for (i, b) in c.bars.iter().enumerate() {
         let y = top + row_h * i as f64;
-        let label = short(&b.label, 30);
+        let label = short(&b.label, 28);
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" class="ax" text-anchor="end">{}</text>"#,
