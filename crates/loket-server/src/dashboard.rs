@@ -575,9 +575,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     // Satisfaction answers: the totals here, per topic, team and agent further down.
     let answers = state.store.csat_rows(&dfilter, from, to).await?;
     let csat = loket_store::dashboard::CsatCounts {
-        answers: answers.len() as i64,
-        score_sum: answers.iter().map(|a| a.3).sum(),
-        satisfied: answers.iter().filter(|a| a.3 >= 4).count() as i64,
+        answers: answers.iter().map(|a| a.4).sum(),
+        score_sum: answers.iter().map(|a| a.3 * a.4).sum(),
+        satisfied: answers.iter().filter(|a| a.3 >= 4).map(|a| a.4).sum(),
     };
     let open = state.store.open_conversation_starts(&dfilter).await?;
 
@@ -1309,17 +1309,17 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let mut per_topic: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let mut per_team: BTreeMap<Option<i64>, (i64, i64, i64)> = BTreeMap::new();
     let mut per_agent: BTreeMap<Option<i64>, (i64, i64, i64)> = BTreeMap::new();
-    for (team, agent, topic, score) in &answers {
+    for (team, agent, topic, score, n) in &answers {
         let i = (*score).clamp(1, 5) as usize - 1;
-        scores[i] += 1;
+        scores[i] += n;
         for e in [
             per_topic.entry(topic.clone()).or_default(),
             per_team.entry(*team).or_default(),
             per_agent.entry(*agent).or_default(),
         ] {
-            e.0 += 1;
-            e.1 += score;
-            e.2 += i64::from(*score >= 4);
+            e.0 += n;
+            e.1 += score * n;
+            e.2 += if *score >= 4 { *n } else { 0 };
         }
     }
     let csat_cells = |name: String, (n, sum, sat): (i64, i64, i64)| {
@@ -1349,7 +1349,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         title: "Tevredenheid".into(),
         intro: format!(
             "Antwoorden op de korte vraag na een opgelost gesprek: {} in deze periode.",
-            int_nl(answers.len() as i64)
+            int_nl(csat.answers)
         ),
         svg: charts::columns_sized(
             &Chart {
@@ -1357,7 +1357,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 title: "Verdeling van de scores".into(),
                 desc: format!(
                     "Staafdiagram van het aantal antwoorden per score van 1 tot 5; {} tevreden (4 of 5).",
-                    pct(scores[3] + scores[4], answers.len() as i64)
+                    pct(scores[3] + scores[4], csat.answers)
                 ),
                 series: vec!["Antwoorden".into()],
                 bars: (1..=5)

@@ -230,24 +230,25 @@ impl Store {
             .bind(from).bind(to).bind(every.max(1)).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
     }
 
-    /// `(team, agent, topic, score)` of the answered surveys created in `[from, to)` for
-    /// conversations matching `f`: satisfaction per team, agent and topic.
+    /// `(team, agent, topic, score, answers)` of the answered surveys created in `[from, to)`
+    /// for conversations matching `f`, grouped: satisfaction per team, agent and topic.
     pub async fn csat_rows(
         &self,
         f: &DashFilter,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(Option<i64>, Option<i64>, String, i64)>> {
+    ) -> Result<Vec<(Option<i64>, Option<i64>, String, i64, i64)>> {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
         let (scope, used) = scope_sql(f, 1);
         let (a, b) = (used + 1, used + 2);
         let sql = format!(
-            "SELECT s.team_id, s.agent_id, COALESCE(s.topic, '') AS topic, s.score
+            "SELECT s.team_id, s.agent_id, COALESCE(s.topic, '') AS topic, s.score, COUNT(*) AS n
              FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
              JOIN tenants t ON t.code = c.tenant_code
-             WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}"
+             WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}
+             GROUP BY s.team_id, s.agent_id, COALESCE(s.topic, ''), s.score"
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).fetch_all(p).await?))
