@@ -585,16 +585,26 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let how_from = from.max(to - 14 * 86_400_000);
     // Not nationally: a week of hourly rows of every tenant is a large read, and staffing is
     // planned per municipality and pool.
-    let how_rows: Vec<RollupRow> = if ctx.tenant.kind == TenantKind::Nationaal {
+    // Inbound messages per UTC hour: summed in the database, no histograms to decode.
+    let how_hours: Vec<(i64, i64)> = if ctx.tenant.kind == TenantKind::Nationaal {
         vec![]
     } else if team.is_some() {
         all_rows
             .iter()
-            .filter(|r| r.hour_start >= how_from)
-            .cloned()
+            .filter(|r| r.hour_start >= how_from && keep(r, ctx.filters))
+            .map(|r| (r.hour_start, r.inbound))
             .collect()
     } else {
-        state.store.rollups_hourly(&tenants, how_from, to).await?
+        state
+            .store
+            .inbound_per_hour(
+                &tenants,
+                ctx.filters.channel.as_deref(),
+                ctx.filters.topic.as_deref(),
+                how_from,
+                to,
+            )
+            .await?
     };
 
     let inhabitants: i64 = {
@@ -1180,12 +1190,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
 
     // ---------------------------------------------------------------- hour of week
     let mut how = [0i64; 168];
-    for r in how_rows.iter().filter(|r| keep(r, ctx.filters)) {
-        let t = Utc
-            .timestamp_millis_opt(r.hour_start)
-            .single()
-            .unwrap_or(now);
-        how[usize::from(hour_of_week(t))] += r.inbound;
+    for (hour, inbound) in &how_hours {
+        let t = Utc.timestamp_millis_opt(*hour).single().unwrap_or(now);
+        how[usize::from(hour_of_week(t))] += inbound;
     }
     let how_period = Period::new(
         Utc.timestamp_millis_opt(how_from).single().unwrap_or(now),

@@ -68,6 +68,25 @@ async fn traffic(app: &TestApp) -> Vec<i64> {
     ids
 }
 
+/// The fields of one CSV line (RFC 4180 quoting).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (vec![], String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 fn tile(html: &str, label: &str) -> String {
     let at = html.find(label).unwrap_or_else(|| panic!("tile {label}"));
     let rest = &html[at..];
@@ -221,6 +240,37 @@ async fn dashboard_figures_drilldown_and_csv(app: TestApp) {
         body.lines().count(),
         4,
         "header and three conversations: {body}"
+    );
+    // The hour of the week: three messages over the last two weeks are 1.5 a week, spread over
+    // the hours they came in (each cell is the average per occurrence of that hour).
+    let body = sanne
+        .get("/dashboard/GM0344/export/uren.csv?periode=30d")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let total: f64 = body
+        .lines()
+        .skip(1)
+        .flat_map(csv_fields)
+        .filter_map(|f| f.replace(',', ".").parse::<f64>().ok())
+        .sum();
+    assert!((total - 1.5).abs() < 1e-9, "{total}: {body}");
+    let body = sanne
+        .get("/dashboard/GM0344/export/uren.csv?periode=30d&kanaal=email")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let total: f64 = body
+        .lines()
+        .skip(1)
+        .flat_map(csv_fields)
+        .filter_map(|f| f.replace(',', ".").parse::<f64>().ok())
+        .sum();
+    assert_eq!(
+        total, 0.0,
+        "the channel filter applies to the hour of the week"
     );
     let (s, _) = text(&sanne, "/dashboard/GM0344/export/bestaatniet.csv").await;
     assert_eq!(s, 404);
