@@ -1088,7 +1088,17 @@ pub(crate) fn enter_post(
 
 /// After a form post: back to the section with `?ok=` or `?fout=`; access errors get a page.
 pub(crate) fn done(ctx: &Ctx, section: &str, r: AppResult<&'static str>) -> Response {
-    let base = format!("/admin/{}/{section}", ctx.tenant.code);
+    back_to(&ctx.tenant.code, ctx.t.0, section, r)
+}
+
+/// [`done`] for any admin-style page of `tenant`: `/admin/{tenant}/{section}`.
+pub(crate) fn back_to(
+    tenant: &str,
+    lang: Lang,
+    section: &str,
+    r: AppResult<&'static str>,
+) -> Response {
+    let base = format!("/admin/{tenant}/{section}");
     match r {
         Ok(ok) => Redirect::to(&format!("{base}?ok={ok}")).into_response(),
         Err(
@@ -1097,7 +1107,7 @@ pub(crate) fn done(ctx: &Ctx, section: &str, r: AppResult<&'static str>) -> Resp
             | AppError::Csrf
             | AppError::Unauthorized
             | AppError::Unexpected(_)),
-        ) => error_response(e, ctx.t.0),
+        ) => error_response(e, lang),
         Err(e) => {
             let msg: String =
                 url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();

@@ -22,7 +22,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use loket_core::maturity::{self, Answers, Assessment, Theme};
@@ -226,22 +226,7 @@ fn enter_post(
 
 /// After a form post: back to the page with `?ok=` or `?fout=`; access errors get a page.
 fn done(ctx: &Ctx, section: &str, r: AppResult<&'static str>) -> Response {
-    let base = format!("/admin/{}/{section}", ctx.tenant.code);
-    match r {
-        Ok(ok) => Redirect::to(&format!("{base}?ok={ok}")).into_response(),
-        Err(
-            e @ (AppError::NotFound
-            | AppError::Forbidden(_)
-            | AppError::Csrf
-            | AppError::Unauthorized
-            | AppError::Unexpected(_)),
-        ) => error_response(e, ctx.t.0),
-        Err(e) => {
-            let msg: String =
-                url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
-            Redirect::to(&format!("{base}?fout={msg}")).into_response()
-        }
-    }
+    crate::admin::back_to(&ctx.tenant.code, ctx.t.0, section, r)
 }
 
 /// What every insight page shows around its section.
