@@ -331,7 +331,9 @@ async fn detail(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<service::ConversationView>> {
-    Ok(Json(service::conversation(&state, &user, id).await?))
+    let v = service::conversation(&state, &user, id).await?;
+    service::opened(&state, &user, id).await?;
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

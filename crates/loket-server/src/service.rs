@@ -165,14 +165,14 @@ pub struct ConversationView {
     pub attachments: Vec<loket_store::AttachmentRow>,
 }
 
+/// A conversation as an agent sees it. Opening it (the page, the API detail) also starts the
+/// handle-time clock: call [`opened`]; a live refresh of the thread must not.
 pub async fn conversation(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
 ) -> AppResult<ConversationView> {
     let c = state.store.conversation(id, &user.visible).await?;
-    // Opening the conversation starts the handle-time clock (see loket_store::activity).
-    state.store.activity_view(id, user.id).await?;
     let identities = state.store.identities(c.contact_id).await?;
     let contact_name = identities
         .first()
@@ -332,6 +332,12 @@ pub async fn reply(
     });
     count_activity(state, user, id).await;
     Ok(m)
+}
+
+/// The agent opened conversation `id`: the handle-time clock starts (see loket_store::activity).
+pub async fn opened(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
+    state.store.activity_view(id, user.id).await?;
+    Ok(())
 }
 
 /// Adds the agent's time on the conversation to its handle time; a failure only loses that

@@ -747,6 +747,7 @@ async fn conversation_view(
     q: ConversationQuery,
 ) -> Result<ConversationPage, AppError> {
     let v = service::conversation(state, user, id).await?;
+    service::opened(state, user, id).await?;
     let c = v.conversation;
     let tenant = state.tenant(&c.tenant_code).ok_or(AppError::NotFound)?;
     let draft = match q.template {
