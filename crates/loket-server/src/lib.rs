@@ -29,6 +29,7 @@ pub mod service;
 pub mod signalen;
 pub mod state;
 pub mod summary;
+pub mod timing;
 pub mod ui;
 pub mod widget;
 

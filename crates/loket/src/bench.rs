@@ -452,6 +452,14 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // A regional pool (the national coordinator may open every dashboard).
+    let pool = state
+        .tenants()
+        .values()
+        .filter(|t| t.kind == loket_core::TenantKind::Regio)
+        .map(|t| t.code.clone())
+        .min()
+        .unwrap_or_else(|| "NL".into());
     let server = tokio::spawn(loket_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -468,9 +476,19 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
                 .send()
                 .await?;
             let status = r.status();
+            let steps = r
+                .headers()
+                .get("server-timing")
+                .and_then(|v| v.to_str().ok())
+                .map(loket_server::timing::ServerTiming::parse)
+                .unwrap_or_default();
             let body = r.bytes().await?;
             anyhow::ensure!(status.is_success(), "{path}: {status}");
-            Ok::<(f64, usize), anyhow::Error>((t0.elapsed().as_secs_f64() * 1000.0, body.len()))
+            Ok::<(f64, usize, Vec<(String, f64)>), anyhow::Error>((
+                t0.elapsed().as_secs_f64() * 1000.0,
+                body.len(),
+                steps,
+            ))
         }
     };
     let today = chrono::Utc::now().date_naive();
@@ -483,7 +501,7 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
     println!(
         "pages (HTTP, session, queries, rendering), median of {repeat}; baseline /health {base:.2} ms"
     );
-    let (first, _) = get(format!("/admin/{tenant}/benchmark")).await?;
+    let (first, _, _) = get(format!("/admin/{tenant}/benchmark")).await?;
     println!("  benchmark, first request (sums of all municipalities) {first:>8.1} ms");
     for (label, path) in [
         (
@@ -499,16 +517,40 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
             "/dashboard/NL?periode=7d".to_string(),
         ),
         (
+            "national dashboard 30 days",
+            "/dashboard/NL?periode=30d".to_string(),
+        ),
+        (
+            "national dashboard 365 days",
+            format!("/dashboard/NL?periode=aangepast&van={year_ago}&tot={today}"),
+        ),
+        (
+            "pool dashboard 30 days",
+            format!("/dashboard/{pool}?periode=30d"),
+        ),
+        (
             "benchmark (cached sums)",
             format!("/admin/{tenant}/benchmark"),
+        ),
+        (
+            "staffing grid (bezetting)",
+            format!("/admin/{tenant}/bezetting"),
         ),
     ] {
         let mut ms = vec![];
         let mut size = 0;
+        // Per step of the page (its Server-Timing header): the median over the runs.
+        let mut steps: Vec<(String, Vec<f64>)> = vec![];
         for _ in 0..repeat {
-            let (t, n) = get(path.clone()).await?;
+            let (t, n, st) = get(path.clone()).await?;
             ms.push(t);
             size = n;
+            for (name, d) in st {
+                match steps.iter_mut().find(|s| s.0 == name) {
+                    Some(s) => s.1.push(d),
+                    None => steps.push((name, vec![d])),
+                }
+            }
         }
         let m = median_ms(ms);
         println!(
@@ -516,6 +558,13 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
             size / 1024,
             m / base
         );
+        if !steps.is_empty() {
+            let parts: Vec<String> = steps
+                .into_iter()
+                .map(|(n, d)| format!("{n} {:.1}", median_ms(d)))
+                .collect();
+            println!("      steps (ms): {}", parts.join(", "));
+        }
     }
     let _ = tx.send(());
     let _ = server.await;
