@@ -13,7 +13,7 @@ use crate::ui::{Nav, error_page, page, page_error, tr};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
@@ -21,7 +21,7 @@ use loket_core::metrics::figures::BACKLOG_BUCKETS;
 use loket_core::metrics::{Period, hour_of_week, local_day};
 use loket_core::{Role, TenantKind};
 use loket_store::dashboard::DashFilter;
-use loket_store::rollups::RollupRow;
+use loket_store::rollups::{GroupBy, RollupRow, Tier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -466,6 +466,18 @@ struct Computed {
     sections: Vec<Section>,
     channels: Vec<String>,
     topics: Vec<String>,
+    /// Where the time went (sent as `Server-Timing`).
+    timing: crate::timing::ServerTiming,
+}
+
+/// The rollup reads of one dashboard: per channel and topic (unfiltered), per time unit and
+/// per municipality (filtered); with a team filter all from the raw scan, whose hourly rows
+/// also give the hour of the week.
+struct Reads {
+    kinds: Vec<RollupRow>,
+    times: Vec<RollupRow>,
+    tenants: Vec<RollupRow>,
+    hourly: Vec<RollupRow>,
 }
 
 struct Ctx<'a> {
@@ -540,72 +552,199 @@ fn keep(r: &RollupRow, f: &Filters) -> bool {
         && f.topic.as_deref().is_none_or(|t| r.topic == t)
 }
 
+/// `f`'s result and how long it took (ms).
+async fn timed<T>(
+    f: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<(T, f64), AppError> {
+    let t0 = std::time::Instant::now();
+    let v = f.await?;
+    Ok((v, t0.elapsed().as_secs_f64() * 1000.0))
+}
+
+/// The rollup reads of the period: up to half a year per day or week from daily rows; longer
+/// per month, whole months as one row each. Each read is summed in the database, and the
+/// three run at the same time. A team filter reads the conversations themselves: the rollups
+/// do not keep teams.
+async fn read_rollups(
+    ctx: &Ctx<'_>,
+    tenants: &[String],
+    from: i64,
+    to: i64,
+) -> Result<Reads, AppError> {
+    let store = &ctx.state.store;
+    let per_tenant = ctx.tenant.kind != TenantKind::Gemeente;
+    if let Some((team, _)) = &ctx.filters.team {
+        let raw = store
+            .rollups_raw_team(tenants, Some(*team), from, to)
+            .await?;
+        let kept: Vec<RollupRow> = raw
+            .iter()
+            .filter(|r| keep(r, ctx.filters))
+            .cloned()
+            .collect();
+        return Ok(Reads {
+            kinds: raw.clone(),
+            times: kept.clone(),
+            tenants: if per_tenant { kept } else { vec![] },
+            hourly: raw,
+        });
+    }
+    let coarsest = if Bucket::for_days(ctx.picked.days()) == Bucket::Month {
+        Tier::Month
+    } else {
+        Tier::Day
+    };
+    let (ch, tp) = (ctx.filters.channel.as_deref(), ctx.filters.topic.as_deref());
+    // Per channel and topic unfiltered (the filter menus list what exists); per time unit and
+    // per municipality filtered.
+    let (kinds, times, by_tenant) = tokio::try_join!(
+        store.rollups_grouped(
+            tenants,
+            from,
+            to,
+            coarsest,
+            GroupBy {
+                channel: true,
+                topic: true,
+                first_response_hist: true,
+                resolution_hist: true,
+                ..GroupBy::default()
+            },
+            None,
+            None,
+        ),
+        store.rollups_grouped(
+            tenants,
+            from,
+            to,
+            coarsest,
+            GroupBy {
+                time: true,
+                ..GroupBy::default()
+            },
+            ch,
+            tp,
+        ),
+        async {
+            if !per_tenant {
+                return Ok(vec![]);
+            }
+            store
+                .rollups_grouped(
+                    tenants,
+                    from,
+                    to,
+                    coarsest,
+                    GroupBy {
+                        tenant: true,
+                        first_response_hist: true,
+                        ..GroupBy::default()
+                    },
+                    ch,
+                    tp,
+                )
+                .await
+        },
+    )?;
+    Ok(Reads {
+        kinds,
+        times,
+        tenants: by_tenant,
+        hourly: vec![],
+    })
+}
+
 async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
+    let mut st = crate::timing::ServerTiming::start();
     let state = ctx.state;
     let tenants = scope_of(state, ctx.tenant);
     let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
-    // Up to half a year per day or week from daily rows; longer per month, reading whole
-    // months as one row each (a year of a big city: ~11,000 rows instead of ~78,000).
-    // A team filter reads the conversations themselves: the rollups do not keep teams.
     let team = ctx.filters.team.as_ref().map(|t| t.0);
-    let all_rows = if team.is_some() {
-        state
-            .store
-            .rollups_raw_team(&tenants, team, from, to)
-            .await?
-    } else if Bucket::for_days(ctx.picked.days()) == Bucket::Month {
-        state.store.rollups_totals(&tenants, from, to).await?
-    } else {
-        state.store.rollups(&tenants, from, to).await?
-    };
-    let mut channels: Vec<String> = all_rows.iter().map(|r| r.channel.clone()).collect();
-    channels.sort();
-    channels.dedup();
-    let mut topics: Vec<String> = all_rows.iter().map(|r| r.topic.clone()).collect();
-    topics.sort();
-    topics.dedup();
-    let rows: Vec<&RollupRow> = all_rows.iter().filter(|r| keep(r, ctx.filters)).collect();
-    let total = RollupRow::total(rows.iter().copied());
+    let national = ctx.tenant.kind == TenantKind::Nationaal;
     let now = Utc::now();
     let dfilter = ctx.filter(tenants.clone());
-    let sla = state
-        .store
-        .started_counts(&dfilter, from, to, ms(now))
-        .await?;
-    // Satisfaction answers: the totals here, per topic, team and agent further down.
-    let answers = state.store.csat_rows(&dfilter, from, to).await?;
-    let csat = loket_store::dashboard::CsatCounts {
-        answers: answers.iter().map(|a| a.4).sum(),
-        score_sum: answers.iter().map(|a| a.3 * a.4).sum(),
-        satisfied: answers.iter().filter(|a| a.3 >= 4).map(|a| a.4).sum(),
-    };
-    let open = state.store.open_conversation_starts(&dfilter).await?;
-
-    // Hour of week: the last two weeks of the period at most, from hourly rows.
-    let how_from = from.max(to - 14 * 86_400_000);
-    // Not nationally: a week of hourly rows of every tenant is a large read, and staffing is
+    // Hour of week: the last two weeks of the period at most. Not nationally: staffing is
     // planned per municipality and pool.
-    // Inbound messages per UTC hour: summed in the database, no histograms to decode.
-    let how_hours: Vec<(i64, i64)> = if ctx.tenant.kind == TenantKind::Nationaal {
-        vec![]
-    } else if team.is_some() {
-        all_rows
+    let how_from = from.max(to - 14 * 86_400_000);
+    // The reads are independent: they run at the same time, each on its own connection.
+    let (
+        (reads, t_rollups),
+        ((sla, tm), t_sla),
+        (answers, t_csat),
+        (open, t_backlog),
+        (hours, t_hours),
+    ) = tokio::try_join!(
+        timed(read_rollups(ctx, &tenants, from, to)),
+        // Service levels, then the timing sample sized by the conversations found there:
+        // business time (each municipality's opening hours; not for the national view,
+        // where every municipality has its own) and handle time.
+        timed(async {
+            let sla = state
+                .store
+                .started_counts(&dfilter, from, to, ms(now))
+                .await?;
+            let tm = timings(ctx, &dfilter, sla.started, !national, from, to).await?;
+            Ok((sla, tm))
+        }),
+        // Satisfaction answers: the totals here, per topic, team and agent further down.
+        timed(async { Ok(state.store.csat_rows(&dfilter, from, to).await?) }),
+        timed(async { Ok(state.store.open_conversation_starts(&dfilter).await?) }),
+        // Inbound messages per UTC hour, summed in the database (with a team filter
+        // from the raw scan's hourly rows below).
+        timed(async {
+            if national || team.is_some() {
+                return Ok(vec![]);
+            }
+            Ok(state
+                .store
+                .inbound_per_hour(
+                    &tenants,
+                    ctx.filters.channel.as_deref(),
+                    ctx.filters.topic.as_deref(),
+                    how_from,
+                    to,
+                )
+                .await?)
+        }),
+    )?;
+    st.mark("reads");
+    for (name, d) in [
+        ("rollups", t_rollups),
+        ("sla-timings", t_sla),
+        ("csat", t_csat),
+        ("backlog", t_backlog),
+        ("hours", t_hours),
+    ] {
+        st.record(name, d);
+    }
+    let how_hours: Vec<(i64, i64)> = if team.is_some() && !national {
+        reads
+            .hourly
             .iter()
             .filter(|r| r.hour_start >= how_from && keep(r, ctx.filters))
             .map(|r| (r.hour_start, r.inbound))
             .collect()
     } else {
-        state
-            .store
-            .inbound_per_hour(
-                &tenants,
-                ctx.filters.channel.as_deref(),
-                ctx.filters.topic.as_deref(),
-                how_from,
-                to,
-            )
-            .await?
+        hours
     };
+    let mut channels: Vec<String> = reads.kinds.iter().map(|r| r.channel.clone()).collect();
+    channels.sort();
+    channels.dedup();
+    let mut topics: Vec<String> = reads.kinds.iter().map(|r| r.topic.clone()).collect();
+    topics.sort();
+    topics.dedup();
+    let rows: Vec<&RollupRow> = reads
+        .kinds
+        .iter()
+        .filter(|r| keep(r, ctx.filters))
+        .collect();
+    let total = RollupRow::total(rows.iter().copied());
+    let csat = loket_store::dashboard::CsatCounts {
+        answers: answers.iter().map(|a| a.4).sum(),
+        score_sum: answers.iter().map(|a| a.3 * a.4).sum(),
+        satisfied: answers.iter().filter(|a| a.3 >= 4).map(|a| a.4).sum(),
+    };
+    st.mark("total");
 
     let inhabitants: i64 = {
         let all = state.tenants();
@@ -617,18 +756,6 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             .sum()
     };
 
-    // Business time (each municipality's opening hours; not for the national view, where
-    // every municipality has its own) and handle time, from one sample of the conversations.
-    let national = ctx.tenant.kind == TenantKind::Nationaal;
-    let tm = timings(
-        ctx,
-        &dfilter,
-        total.first_responses.max(total.resolutions),
-        !national,
-        from,
-        to,
-    )
-    .await?;
     let business = (!national).then(|| {
         (
             (
@@ -792,6 +919,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         });
     }
 
+    st.mark("tiles");
     let mut sections = Vec::new();
 
     // ---------------------------------------------------------------- over time
@@ -802,7 +930,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         buckets.entry(bucket.start(d)).or_default();
         d += Duration::days(1);
     }
-    for r in &rows {
+    for r in &reads.times {
         let day = local_day(
             Utc.timestamp_millis_opt(r.hour_start)
                 .single()
@@ -873,6 +1001,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         wide: true,
     });
 
+    st.mark("trend");
     // ---------------------------------------------------------------- per channel
     #[derive(Default)]
     struct Agg {
@@ -881,17 +1010,16 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let mut by_channel: BTreeMap<String, Agg> = BTreeMap::new();
     let mut by_topic: BTreeMap<String, Agg> = BTreeMap::new();
     let mut by_tenant: BTreeMap<String, Agg> = BTreeMap::new();
-    let per_tenant = ctx.tenant.kind != TenantKind::Gemeente;
     for r in &rows {
         by_channel.entry(r.channel.clone()).or_default().row.add(r);
         by_topic.entry(r.topic.clone()).or_default().row.add(r);
-        if per_tenant {
-            by_tenant
-                .entry(r.tenant_code.clone())
-                .or_default()
-                .row
-                .add(r);
-        }
+    }
+    for r in &reads.tenants {
+        by_tenant
+            .entry(r.tenant_code.clone())
+            .or_default()
+            .row
+            .add(r);
     }
     let mut ch_sorted: Vec<(&String, &Agg)> = by_channel.iter().collect();
     ch_sorted.sort_by_key(|(c, a)| (-a.row.new_conversations, (*c).clone()));
@@ -1108,7 +1236,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         Bucket::Week
     };
     let week_of = |d: NaiveDate| sbucket.start(d);
-    for r in &rows {
+    for r in &reads.times {
         let day = local_day(
             Utc.timestamp_millis_opt(r.hour_start)
                 .single()
@@ -1508,11 +1636,13 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         // No hour-of-week read nationally (see above).
         sections.retain(|s| s.id != "uren");
     }
+    st.mark("sections");
     Ok(Computed {
         tiles,
         sections,
         channels,
         topics,
+        timing: st,
     })
 }
 
@@ -1743,6 +1873,7 @@ async fn dashboard(
         Ok(c) => c,
         Err(e) => return page_error(e, tr(&headers, &user).0),
     };
+    let mut timing = computed.timing.clone();
     let query = query_of(&picked, &filters);
     let mut sections = computed.sections;
     for s in &mut sections {
@@ -1871,7 +2002,10 @@ async fn dashboard(
             vec![]
         },
     });
+    timing.mark("render");
     *r.status_mut() = status;
+    r.headers_mut()
+        .insert(HeaderName::from_static("server-timing"), timing.header());
     r
 }
 

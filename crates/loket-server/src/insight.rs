@@ -560,46 +560,136 @@ const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 type SharedSums = std::sync::Arc<HashMap<String, Sums>>;
 
 /// The sums of all municipalities per period length (days), with when they were computed.
+/// Stale sums are served while one background task computes new ones, so only the very first
+/// request of a period length waits for them (and `loket serve` and `loket demo` compute them
+/// at start-up, see [`BenchmarkCache::warm`]).
 #[derive(Default)]
 pub struct BenchmarkCache {
-    by_days: tokio::sync::Mutex<HashMap<u32, (std::time::Instant, SharedSums)>>,
+    by_days: std::sync::Mutex<HashMap<u32, Cached>>,
+    /// Held while computing sums nobody has yet, so concurrent first requests compute once.
+    computing: tokio::sync::Mutex<()>,
+}
+
+struct Cached {
+    at: std::time::Instant,
+    sums: SharedSums,
+    refreshing: bool,
 }
 
 impl BenchmarkCache {
-    /// The sums for the last `days` (`[from, to)`), from the cache when fresh. The lock is
-    /// held while computing, so concurrent first requests compute once.
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Cached>> {
+        self.by_days.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The sums for the last `days` (`[from, to)`): cached ones when there are any (older
+    /// than [`CACHE_TTL`]: also one refresh in the background), else computed now.
     async fn sums(&self, state: &AppState, days: u32, from: i64, to: i64) -> AppResult<SharedSums> {
-        let mut cache = self.by_days.lock().await;
-        if let Some((at, sums)) = cache.get(&days)
-            && at.elapsed() < CACHE_TTL
-        {
-            return Ok(sums.clone());
+        if let Some(s) = self.cached(state, days, from, to) {
+            return Ok(s);
         }
-        let tenants = state.store.tenants().await?;
-        let codes: Vec<String> = tenants
-            .iter()
-            .filter(|t| t.kind == "gemeente")
-            .map(|t| t.code.clone())
-            .collect();
-        let mut sums: HashMap<String, Sums> = HashMap::with_capacity(codes.len());
-        // Totals only: whole months as one row each.
-        for r in state.store.rollups_totals(&codes, from, to).await? {
-            sums.entry(r.tenant_code.clone()).or_default().add(&r);
+        let _one = self.computing.lock().await;
+        if let Some(s) = self.cached(state, days, from, to) {
+            return Ok(s);
         }
-        for c in state.store.csat_counts_by_tenant(from, to).await? {
-            let s = sums.entry(c.tenant_code).or_default();
-            s.csat_responses += c.responses;
-            s.csat_satisfied += c.satisfied;
-        }
-        let sums = std::sync::Arc::new(sums);
-        cache.insert(days, (std::time::Instant::now(), sums.clone()));
+        let sums = compute_sums(state, from, to).await?;
+        self.put(days, sums.clone());
         Ok(sums)
+    }
+
+    fn cached(&self, state: &AppState, days: u32, from: i64, to: i64) -> Option<SharedSums> {
+        let mut map = self.map();
+        let c = map.get_mut(&days)?;
+        if c.at.elapsed() >= CACHE_TTL && !c.refreshing {
+            c.refreshing = true;
+            let state = state.clone();
+            tokio::spawn(async move {
+                match compute_sums(&state, from, to).await {
+                    Ok(sums) => state.benchmark_cache.put(days, sums),
+                    Err(e) => {
+                        tracing::warn!(error = %e, days, "refreshing the benchmark sums failed");
+                        if let Some(c) = state.benchmark_cache.map().get_mut(&days) {
+                            c.refreshing = false;
+                        }
+                    }
+                }
+            });
+        }
+        Some(c.sums.clone())
+    }
+
+    fn put(&self, days: u32, sums: SharedSums) {
+        self.map().insert(
+            days,
+            Cached {
+                at: std::time::Instant::now(),
+                sums,
+                refreshing: false,
+            },
+        );
+    }
+
+    /// Computes the sums of every period length the page offers (at start-up, so that no
+    /// one waits for them).
+    pub async fn warm(state: &AppState) {
+        for days in PERIODS {
+            let (from, to) = period_ms(days);
+            match compute_sums(state, from, to).await {
+                Ok(sums) => state.benchmark_cache.put(days, sums),
+                Err(e) => tracing::warn!(error = %e, days, "computing the benchmark sums failed"),
+            }
+        }
     }
 
     /// Forgets everything (tests, and after a rollup rebuild).
     pub async fn clear(&self) {
-        self.by_days.lock().await.clear();
+        self.map().clear();
     }
+}
+
+/// `[from, to)` of the last `days`: whole hours up to and including the current one (rollups
+/// round to hours).
+fn period_ms(days: u32) -> (i64, i64) {
+    let to = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
+    (to - i64::from(days) * DAY_MS, to)
+}
+
+/// The sums of all municipalities over `[from, to)`: totals per municipality summed in the
+/// database (whole months as one row each), and their satisfaction answers.
+async fn compute_sums(state: &AppState, from: i64, to: i64) -> AppResult<SharedSums> {
+    let tenants = state.store.tenants().await?;
+    let codes: Vec<String> = tenants
+        .iter()
+        .filter(|t| t.kind == "gemeente")
+        .map(|t| t.code.clone())
+        .collect();
+    let mut sums: HashMap<String, Sums> = HashMap::with_capacity(codes.len());
+    let by = loket_store::rollups::GroupBy {
+        tenant: true,
+        first_response_hist: true,
+        resolution_hist: true,
+        ..Default::default()
+    };
+    for r in state
+        .store
+        .rollups_grouped(
+            &codes,
+            from,
+            to,
+            loket_store::rollups::Tier::Month,
+            by,
+            None,
+            None,
+        )
+        .await?
+    {
+        sums.entry(r.tenant_code.clone()).or_default().add(&r);
+    }
+    for c in state.store.csat_counts_by_tenant(from, to).await? {
+        let s = sums.entry(c.tenant_code).or_default();
+        s.csat_responses += c.responses;
+        s.csat_satisfied += c.satisfied;
+    }
+    Ok(std::sync::Arc::new(sums))
 }
 
 /// Sums of one tenant over the period, from the rollups.
@@ -784,9 +874,7 @@ async fn compute_benchmark(
     days: u32,
     l: L,
 ) -> AppResult<BenchmarkData> {
-    // Whole hours, up to and including the current one (rollups round to hours).
-    let to = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
-    let from = to - i64::from(days) * DAY_MS;
+    let (from, to) = period_ms(days);
     let tenants = state.store.tenants().await?;
     let gemeenten: Vec<_> = tenants.iter().filter(|t| t.kind == "gemeente").collect();
     let sums = state.benchmark_cache.sums(state, days, from, to).await?;
@@ -1285,7 +1373,21 @@ async fn staffing_grid(
     let from = end - weeks as i64 * WEEK_MS;
     let rows = state
         .store
-        .rollups_hourly(&arrival_tenants, from, end)
+        .rollups_grouped(
+            &arrival_tenants,
+            from,
+            end,
+            loket_store::rollups::Tier::Hour,
+            // Per tenant, hour and channel, summed over topics; no histograms needed.
+            loket_store::rollups::GroupBy {
+                tenant: true,
+                time: true,
+                channel: true,
+                ..Default::default()
+            },
+            None,
+            None,
+        )
         .await?;
     let counts = week_counts(&rows, end, weeks);
     let is_pool = tenant.kind == TenantKind::Regio;

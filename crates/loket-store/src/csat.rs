@@ -59,8 +59,9 @@ impl Store {
     pub async fn create_csat_survey(&self, s: &NewCsatSurvey) -> Result<Option<CsatSurveyRow>> {
         let now = now_ms();
         with_pool!(self, p => Ok(sqlx::query_as(
-            "INSERT INTO csat_surveys (conversation_id, tenant_code, team_id, agent_id, topic, channel, token, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conversation_id) DO NOTHING RETURNING *")
+            "INSERT INTO csat_surveys (conversation_id, tenant_code, team_id, agent_id, topic, channel, token, created_at, behalf_code)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT behalf_code FROM conversations WHERE id = $1))
+             ON CONFLICT (conversation_id) DO NOTHING RETURNING *")
             .bind(s.conversation_id).bind(&s.tenant_code).bind(s.team_id).bind(s.agent_id)
             .bind(&s.topic).bind(&s.channel).bind(&s.token).bind(now)
             .fetch_optional(p).await?))

@@ -1,9 +1,9 @@
 //! The dashboard's reads that the rollups cannot answer: the conversations behind a chart
 //! (drill-down), the open backlog by age, service-level attainment and satisfaction. Each is
-//! scoped to the tenants on whose behalf the conversations are held (see `rollups::BEHALF`),
+//! scoped to the tenants on whose behalf the conversations are held (`behalf_code`, migration
+//! 0014: the attribution of `rollups::BEHALF`),
 //! the same attribution the rollups use, so a drill-down lists what a bar counted.
 
-use crate::rollups::BEHALF;
 use crate::{Result, Store, placeholders, with_pool};
 
 /// How far before a period a conversation may have started for its first response or
@@ -42,6 +42,8 @@ pub struct DrillRow {
 /// deadline counts as missed, one still within it is not counted yet.
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
 pub struct StartedCounts {
+    /// Conversations that started in the period.
+    pub started: i64,
     pub first_met: i64,
     pub first_total: i64,
     pub resolution_met: i64,
@@ -68,32 +70,28 @@ pub struct CsatCounts {
     pub satisfied: i64,
 }
 
-/// The WHERE clause for `f` starting at placeholder `$start`, and the number of binds used.
-fn scope_sql(f: &DashFilter, start: usize) -> (String, usize) {
+/// The WHERE clause for `f` on table alias `a` (conversations `c`, or surveys `s`, which keep
+/// the same columns) starting at placeholder `$start`, and the number of binds used.
+fn scope_sql(f: &DashFilter, a: &str, start: usize) -> (String, usize) {
     let n = f.tenants.len();
     let (mut sql, mut next) = if f.all_tenants {
         ("1 = 1".to_string(), start)
     } else {
         (
-            format!(
-                "(c.tenant_code IN ({}) OR c.origin_tenant_code IN ({})) AND {BEHALF} IN ({})",
-                placeholders(start, n),
-                placeholders(start + n, n),
-                placeholders(start + 2 * n, n)
-            ),
-            start + 3 * n,
+            format!("{a}.behalf_code IN ({})", placeholders(start, n)),
+            start + n,
         )
     };
     if f.channel.is_some() {
-        sql += &format!(" AND c.channel = ${next}");
+        sql += &format!(" AND {a}.channel = ${next}");
         next += 1;
     }
     if f.topic.is_some() {
-        sql += &format!(" AND COALESCE(c.topic, '') = ${next}");
+        sql += &format!(" AND COALESCE({a}.topic, '') = ${next}");
         next += 1;
     }
     if f.team_id.is_some() {
-        sql += &format!(" AND c.team_id = ${next}");
+        sql += &format!(" AND {a}.team_id = ${next}");
         next += 1;
     }
     (sql, next - start)
@@ -102,7 +100,7 @@ fn scope_sql(f: &DashFilter, start: usize) -> (String, usize) {
 macro_rules! bind_filter {
     ($q:expr, $f:expr) => {{
         let mut q = $q;
-        for _ in 0..(if $f.all_tenants { 0 } else { 3 }) {
+        for _ in 0..(if $f.all_tenants { 0 } else { 1 }) {
             for t in &$f.tenants {
                 q = q.bind(t);
             }
@@ -134,14 +132,14 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok((vec![], 0));
         }
-        let (scope, used) = scope_sql(f, 1);
+        let (scope, used) = scope_sql(f, "c", 1);
         let (a, b) = (used + 1, used + 2);
         let from_sql = format!(
-            "FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+            "FROM conversations c
              WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b}"
         );
         let list_sql = format!(
-            "SELECT c.id, {BEHALF} AS tenant, c.channel, COALESCE(c.topic, '') AS topic, c.state,
+            "SELECT c.id, c.behalf_code AS tenant, c.channel, COALESCE(c.topic, '') AS topic, c.state,
                     c.subject, c.created_at, c.first_response_at, c.first_resolved_at
              {from_sql} ORDER BY c.created_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
             b + 1,
@@ -163,9 +161,9 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, _) = scope_sql(f, 1);
+        let (scope, _) = scope_sql(f, "c", 1);
         let sql = format!(
-            "SELECT c.created_at FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+            "SELECT c.created_at FROM conversations c
              WHERE {scope} AND c.state IN ('nieuw', 'open')"
         );
         with_pool!(self, p => {
@@ -186,16 +184,17 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok(StartedCounts::default());
         }
-        let (scope, used) = scope_sql(f, 1);
+        let (scope, used) = scope_sql(f, "c", 1);
         let (a, b, n) = (used + 1, used + 2, used + 3);
         let sql = format!(
             "SELECT
+               COUNT(*) AS started,
                COALESCE(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.first_response_at <= c.first_response_due THEN 1 ELSE 0 END), 0) AS first_met,
                COALESCE(SUM(CASE WHEN c.first_response_due IS NOT NULL AND (c.first_response_at IS NOT NULL OR c.first_response_due < ${n}) THEN 1 ELSE 0 END), 0) AS first_total,
                COALESCE(SUM(CASE WHEN c.first_resolved_at IS NOT NULL AND c.first_resolved_at <= c.resolution_due THEN 1 ELSE 0 END), 0) AS resolution_met,
                COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL AND (c.first_resolved_at IS NOT NULL OR c.resolution_due < ${n}) THEN 1 ELSE 0 END), 0) AS resolution_total,
                CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT) AS handle_seconds
-             FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             FROM conversations c
              WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b}"
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
@@ -216,11 +215,11 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, used) = scope_sql(f, 1);
+        let (scope, used) = scope_sql(f, "c", 1);
         let (a, b, e) = (used + 1, used + 2, used + 3);
         let sql = format!(
-            "SELECT {BEHALF} AS tenant, c.created_at, c.first_response_at, c.first_resolved_at, c.handle_seconds
-             FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+            "SELECT c.behalf_code AS tenant, c.created_at, c.first_response_at, c.first_resolved_at, c.handle_seconds
+             FROM conversations c
              WHERE {scope} AND c.created_at >= ${w} AND c.created_at < ${b} AND c.id % ${e} = 0
                AND ((c.first_response_at >= ${a} AND c.first_response_at < ${b})
                  OR (c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}))",
@@ -231,7 +230,8 @@ impl Store {
     }
 
     /// `(team, agent, topic, score, answers)` of the answered surveys created in `[from, to)`
-    /// for conversations matching `f`, grouped: satisfaction per team, agent and topic.
+    /// matching `f`, grouped: satisfaction per team, agent and topic. Channel, topic, team and
+    /// attribution are the survey's own, copied from its conversation when it was created.
     pub async fn csat_rows(
         &self,
         f: &DashFilter,
@@ -241,12 +241,11 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, used) = scope_sql(f, 1);
+        let (scope, used) = scope_sql(f, "s", 1);
         let (a, b) = (used + 1, used + 2);
         let sql = format!(
             "SELECT s.team_id, s.agent_id, COALESCE(s.topic, '') AS topic, s.score, COUNT(*) AS n
-             FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
-             JOIN tenants t ON t.code = c.tenant_code
+             FROM csat_surveys s
              WHERE {scope} AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}
              GROUP BY s.team_id, s.agent_id, COALESCE(s.topic, ''), s.score"
         );
@@ -269,11 +268,11 @@ impl Store {
         if f.tenants.is_empty() {
             return Ok(vec![]);
         }
-        let (scope, used) = scope_sql(&f, 1);
+        let (scope, used) = scope_sql(&f, "c", 1);
         let (a, b) = (used + 1, used + 2);
         let sql = format!(
             "SELECT c.channel, COUNT(*), CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT)
-             FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+             FROM conversations c
              WHERE {scope} AND c.first_resolved_at >= ${a} AND c.first_resolved_at < ${b}
                AND c.handle_seconds > 0 AND c.created_at >= ${w} AND c.created_at < ${b}
              GROUP BY c.channel",

@@ -142,9 +142,10 @@ impl Store {
                 .collect();
             for chunk in surveys.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO csat_surveys (conversation_id, tenant_code, topic, channel, token, created_at, answered_at, score) ");
+                    "INSERT INTO csat_surveys (conversation_id, tenant_code, behalf_code, topic, channel, token, created_at, answered_at, score) ");
+                // History is held by the municipality itself, so it is also the attribution.
                 qb.push_values(chunk, |mut b, (id, c, at, score)| {
-                    b.push_bind(*id).push_bind(&c.tenant_code).push_bind(&c.topic).push_bind(&c.channel)
+                    b.push_bind(*id).push_bind(&c.tenant_code).push_bind(&c.tenant_code).push_bind(&c.topic).push_bind(&c.channel)
                         .push_bind(format!("historie-{id}")).push_bind(*at).push_bind(*at + 3_600_000).push_bind(*score);
                 });
                 qb.build().execute(&mut *tx).await?;

@@ -121,13 +121,14 @@ impl Store {
         Ok(())
     }
 
-    /// Answered surveys per tenant, created (first resolution) in `[from, to)`, for all tenants
-    /// in one query. A score of 4 or 5 counts as satisfied.
+    /// Answered surveys per tenant on whose behalf the conversation was held (a pool's survey
+    /// counts for its municipality), created (first resolution) in `[from, to)`, for all
+    /// tenants in one query. A score of 4 or 5 counts as satisfied.
     pub async fn csat_counts_by_tenant(&self, from: i64, to: i64) -> Result<Vec<CsatCounts>> {
         with_pool!(self, p => Ok(sqlx::query_as(
-            "SELECT tenant_code, COUNT(*) AS responses, SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS satisfied
+            "SELECT behalf_code AS tenant_code, COUNT(*) AS responses, SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS satisfied
              FROM csat_surveys WHERE created_at >= $1 AND created_at < $2 AND score IS NOT NULL
-             GROUP BY tenant_code ORDER BY tenant_code")
+             GROUP BY behalf_code ORDER BY behalf_code")
             .bind(from).bind(to).fetch_all(p).await?))
     }
 

@@ -248,6 +248,24 @@ pub mod testing {
             _dir: dir,
         })
     }
+
+    /// `(conversations, held on behalf of another tenant, whose `behalf_code` column disagrees
+    /// with the rollups' attribution rule)`: the generated column (migration 0014) and
+    /// `rollups::BEHALF` must name the same tenant for every conversation.
+    pub async fn behalf_check(store: &Store) -> (i64, i64, i64) {
+        let sql = format!(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(CASE WHEN c.behalf_code <> c.tenant_code THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN c.behalf_code <> {} THEN 1 ELSE 0 END), 0)
+             FROM conversations c JOIN tenants t ON t.code = c.tenant_code",
+            crate::rollups::BEHALF
+        );
+        crate::with_pool!(store, p => {
+            let (n, other, wrong): (i64, i64, i64) =
+                sqlx::query_as(&sql).fetch_one(p).await.expect("behalf check");
+            (n, other, wrong)
+        })
+    }
 }
 
 /// Opens a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so

@@ -4,9 +4,10 @@
 //! and a rebuild from the raw tables restores every tier.
 
 use loket_core::ConversationState;
+use loket_core::metrics::Histogram;
 use loket_store::conversations::{Actor, Change, NewOutgoing};
 use loket_store::history::{HistoryBatch, HistoryConversation};
-use loket_store::rollups::{RollupRow, Tier, coarsen, month_of};
+use loket_store::rollups::{GroupBy, RollupKey, RollupRow, Tier, coarsen, month_of};
 use loket_store::testing::{TestDb, fresh};
 use loket_store::{Backend, NewInbound, NewOpen311, Store, TenantRow, now_ms};
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ both!(
     bulk_history_matches_raw_scan,
     days_and_months_sum_their_hours_across_dst,
     mixed_grain_equals_hourly_sums,
+    grouped_reads_equal_grouping_the_rows,
 );
 
 mod rebuild {
@@ -330,6 +332,10 @@ async fn rollups_match_raw_scan(s: Store) {
         .unwrap();
     assert_eq!(RollupRow::total(&gm0363).new_conversations, 4);
     tiers_agree(&s).await;
+    // The attribution column of the dashboard's raw reads agrees with the rollups' rule,
+    // also for the conversation the pool answered on Utrecht's behalf.
+    let (n, other, wrong) = loket_store::testing::behalf_check(&s).await;
+    assert!(n >= 5 && other == 1 && wrong == 0, "{n} {other} {wrong}");
 }
 
 async fn failed_transaction_leaves_rollups(s: Store) {
@@ -525,6 +531,145 @@ async fn mixed_grain_equals_hourly_sums(s: Store) {
     );
     assert_eq!(by_series(&totals), by_series(&hourly));
     assert_eq!(RollupRow::total(&totals), RollupRow::total(&hourly));
+}
+
+/// `rows` of one channel and topic (when given), summed per the key columns `by` keeps, as
+/// `Store::rollups_grouped` should sum them in the database.
+fn group_rows(
+    rows: &[RollupRow],
+    by: GroupBy,
+    channel: Option<&str>,
+    topic: Option<&str>,
+) -> Vec<RollupRow> {
+    let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| channel.is_none_or(|c| r.channel == c) && topic.is_none_or(|t| r.topic == t))
+    {
+        let mut k = r.key();
+        if !by.tenant {
+            k.tenant_code.clear();
+        }
+        if !by.time {
+            k.hour_start = 0;
+        }
+        if !by.channel {
+            k.channel.clear();
+        }
+        if !by.topic {
+            k.topic.clear();
+        }
+        let mut row = r.clone();
+        if !by.first_response_hist {
+            row.first_response_hist = Histogram::new();
+        }
+        if !by.resolution_hist {
+            row.resolution_hist = Histogram::new();
+        }
+        out.entry(k).or_insert_with_key(RollupRow::at).add(&row);
+    }
+    out.into_values().collect()
+}
+
+async fn grouped_reads_equal_grouping_the_rows(s: Store) {
+    seed(&s).await;
+    let batch = history_between(
+        utc("2025-01-20T00:00:00Z"),
+        utc("2025-04-10T00:00:00Z"),
+        37 * 60_000,
+    );
+    s.insert_history(&batch).await.unwrap();
+    s.after_history().await.unwrap();
+    let (from, to) = (utc("2025-01-25T07:13:00Z"), utc("2025-04-03T15:40:00Z"));
+    let rows = s.rollups_totals(&all(), from, to).await.unwrap();
+    let some_channel = rows[0].channel.clone();
+    let some_topic = rows
+        .iter()
+        .rev()
+        .find(|r| !r.topic.is_empty())
+        .unwrap()
+        .topic
+        .clone();
+    let cases: Vec<(Tier, GroupBy, Option<&str>, Option<&str>)> = vec![
+        // The dashboard's three reads, and the benchmark's.
+        (
+            Tier::Month,
+            GroupBy {
+                channel: true,
+                topic: true,
+                first_response_hist: true,
+                resolution_hist: true,
+                ..GroupBy::default()
+            },
+            None,
+            None,
+        ),
+        (
+            Tier::Day,
+            GroupBy {
+                time: true,
+                ..GroupBy::default()
+            },
+            Some(&some_channel),
+            None,
+        ),
+        (
+            Tier::Month,
+            GroupBy {
+                tenant: true,
+                first_response_hist: true,
+                ..GroupBy::default()
+            },
+            None,
+            Some(&some_topic),
+        ),
+        // The staffing grid's arrivals, and everything in one row.
+        (
+            Tier::Hour,
+            GroupBy {
+                tenant: true,
+                time: true,
+                channel: true,
+                ..GroupBy::default()
+            },
+            None,
+            None,
+        ),
+        (
+            Tier::Month,
+            GroupBy {
+                first_response_hist: true,
+                resolution_hist: true,
+                ..GroupBy::default()
+            },
+            None,
+            None,
+        ),
+    ];
+    for (tier, by, channel, topic) in cases {
+        let rows = s.rollups_up_to(&all(), from, to, tier).await.unwrap();
+        let want = group_rows(&rows, by, channel, topic);
+        assert!(!want.is_empty(), "{tier:?} {by:?}");
+        let got = s
+            .rollups_grouped(&all(), from, to, tier, by, channel, topic)
+            .await
+            .unwrap();
+        assert_eq!(got, want, "{tier:?} {by:?} {channel:?} {topic:?}");
+    }
+    // Nothing in the period: no rows.
+    let none = s
+        .rollups_grouped(
+            &all(),
+            utc("2030-01-01T00:00:00Z"),
+            utc("2030-02-01T00:00:00Z"),
+            Tier::Month,
+            GroupBy::default(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
 }
 
 /// Deletes all rollup rows behind the store's back, as in a database from before 0007.

@@ -224,6 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("kan niet luisteren op {}", cfg.addr))?;
             tracing::info!(addr = %listener.local_addr()?, "Loket serving");
+            warm_benchmark(&state);
             loket_server::serve(listener, state, shutdown_signal()).await
         }
         Command::Migrate(a) => {
@@ -443,5 +444,13 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             }
         });
     }
+    warm_benchmark(&state);
     loket_server::serve(listener, state, shutdown_signal()).await
+}
+
+/// Computes the benchmark's sums of all municipalities in the background right after start-up,
+/// so that the first visitor of the benchmark page does not wait for them.
+fn warm_benchmark(state: &loket_server::state::AppState) {
+    let state = state.clone();
+    tokio::spawn(async move { loket_server::insight::BenchmarkCache::warm(&state).await });
 }

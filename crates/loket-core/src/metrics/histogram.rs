@@ -117,6 +117,122 @@ impl From<Histogram> for HistogramRepr {
     }
 }
 
+/// A validated compact stored form (see [`Histogram::encode`]) with at least one value.
+struct Compact<'a> {
+    sum: u64,
+    min: u64,
+    max: u64,
+    count: u64,
+    list: &'a str,
+}
+
+impl<'a> Compact<'a> {
+    /// Checks `s` as [`Histogram::decode`] does; `None` when it holds no values.
+    fn validate(s: &'a str) -> Result<Option<Self>, HistogramError> {
+        let bad = || HistogramError("ongeldige compacte vorm");
+        let mut parts = s.splitn(5, ';');
+        if parts.next() != Some("1") {
+            return Err(HistogramError("onbekende versie"));
+        }
+        let mut num = || -> Result<u64, HistogramError> {
+            parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)
+        };
+        let (sum, min, max) = (num()?, num()?, num()?);
+        let list = parts.next().ok_or_else(bad)?;
+        let (mut count, mut first, mut last) = (0u64, None::<u16>, None::<u16>);
+        for pair in list.split(',').filter(|p| !p.is_empty()) {
+            let (i, n) = pair.split_once(':').ok_or_else(bad)?;
+            let i: u16 = i.parse().map_err(|_| bad())?;
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            if usize::from(i) >= BUCKETS {
+                return Err(HistogramError("bucket buiten bereik"));
+            }
+            if n > 0 {
+                count = count
+                    .checked_add(n)
+                    .ok_or(HistogramError("te grote telling"))?;
+                first = Some(first.map_or(i, |f| f.min(i)));
+                last = Some(last.map_or(i, |l| l.max(i)));
+            }
+        }
+        if count == 0 {
+            return Ok(None);
+        }
+        if min > max
+            || first.map(usize::from) != Some(Histogram::bucket_of(min))
+            || last.map(usize::from) != Some(Histogram::bucket_of(max))
+        {
+            return Err(HistogramError("minimum of maximum past niet bij de emmers"));
+        }
+        Ok(Some(Compact {
+            sum,
+            min,
+            max,
+            count,
+            list,
+        }))
+    }
+
+    /// The non-empty buckets (already validated).
+    fn pairs(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.list.split(',').filter_map(|pair| {
+            let (i, n) = pair.split_once(':')?;
+            Some((i.parse().ok()?, n.parse().ok()?)).filter(|p: &(u16, u64)| p.1 > 0)
+        })
+    }
+}
+
+/// A dense accumulator for summing many stored histograms (a grouped rollup read): an add is
+/// an array increment instead of a map insert.
+#[derive(Clone, Debug)]
+pub struct HistogramSum {
+    buckets: Vec<u64>,
+    totals: Histogram,
+}
+
+impl Default for HistogramSum {
+    fn default() -> Self {
+        Self {
+            buckets: vec![0; BUCKETS],
+            totals: Histogram::new(),
+        }
+    }
+}
+
+impl HistogramSum {
+    /// Adds a stored histogram (either form); on an error nothing is added.
+    pub fn add_encoded(&mut self, s: &str) -> Result<(), HistogramError> {
+        if s.starts_with('{') {
+            let h = Histogram::decode(s)?;
+            for (&i, &n) in &h.buckets {
+                self.buckets[usize::from(i)] += n;
+            }
+            self.totals.add_totals(h.count, h.sum, h.min, h.max);
+            return Ok(());
+        }
+        let Some(c) = Compact::validate(s)? else {
+            return Ok(());
+        };
+        for (i, n) in c.pairs() {
+            self.buckets[usize::from(i)] += n;
+        }
+        self.totals.add_totals(c.count, c.sum, c.min, c.max);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Histogram {
+        let mut h = self.totals;
+        h.buckets = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (i as u16, *n))
+            .collect();
+        h
+    }
+}
+
 impl Histogram {
     pub fn new() -> Self {
         Self::default()
@@ -139,27 +255,29 @@ impl Histogram {
         if s.starts_with('{') {
             return serde_json::from_str(s).map_err(|_| HistogramError("ongeldige JSON"));
         }
-        let bad = || HistogramError("ongeldige compacte vorm");
-        let mut parts = s.splitn(5, ';');
-        if parts.next() != Some("1") {
-            return Err(HistogramError("onbekende versie"));
+        let mut h = Histogram::new();
+        if let Some(c) = Compact::validate(s)? {
+            for (i, n) in c.pairs() {
+                *h.buckets.entry(i).or_default() += n;
+            }
+            h.add_totals(c.count, c.sum, c.min, c.max);
         }
-        let mut num = || -> Result<u64, HistogramError> {
-            parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)
-        };
-        let (sum, min, max) = (num()?, num()?, num()?);
-        let list = parts.next().ok_or_else(bad)?;
-        let mut buckets = Vec::new();
-        for pair in list.split(',').filter(|p| !p.is_empty()) {
-            let (i, n) = pair.split_once(':').ok_or_else(bad)?;
-            buckets.push((i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?));
+        Ok(h)
+    }
+
+    /// Adds the exact totals of `count` values (none: nothing changes).
+    fn add_totals(&mut self, count: u64, sum: u64, min: u64, max: u64) {
+        if count == 0 {
+            return;
         }
-        Histogram::try_from(HistogramRepr {
-            buckets,
-            sum,
-            min,
-            max,
-        })
+        if self.count == 0 {
+            (self.min, self.max) = (min, max);
+        } else {
+            self.min = self.min.min(min);
+            self.max = self.max.max(max);
+        }
+        self.count += count;
+        self.sum = self.sum.saturating_add(sum);
     }
 
     /// The bucket index of a value.
@@ -482,6 +600,40 @@ mod tests {
             prop_assert_eq!(&ha, &all);
             prop_assert_eq!(&hb2, &all);
             prop_assert_eq!(&Histogram::decode(&all.encode()).unwrap(), &all);
+        }
+
+        /// Summing stored forms (both kinds) equals recording everything in one histogram.
+        #[test]
+        fn sum_of_stored_forms_equals_recording_all(
+            a in proptest::collection::vec(value(), 0..100),
+            b in proptest::collection::vec(value(), 0..100),
+        ) {
+            let ha: Histogram = a.iter().copied().collect();
+            let hb: Histogram = b.iter().copied().collect();
+            let all: Histogram = a.iter().chain(&b).copied().collect();
+            let mut sum = HistogramSum::default();
+            sum.add_encoded(&ha.encode()).unwrap();
+            sum.add_encoded(&serde_json::to_string(&hb).unwrap()).unwrap();
+            prop_assert_eq!(&sum.finish(), &all);
+        }
+    }
+
+    #[test]
+    fn sum_rejects_bad_rows_and_adds_nothing_of_them() {
+        let h: Histogram = [5u64, 40, 3600].into_iter().collect();
+        for bad in [
+            "2;1;1;1;1:1",        // unknown version
+            "1;5;5;5;5:1,x",      // not a pair
+            "1;5;5;5;999:1",      // bucket out of range
+            "1;45;5;40;5:1,20:1", // maximum not in the last bucket
+            "1;5;5;4;5:1",        // minimum above maximum
+            "1;5;5;5",            // no bucket list
+        ] {
+            let mut sum = HistogramSum::default();
+            sum.add_encoded(&h.encode()).unwrap();
+            assert!(sum.add_encoded(bad).is_err(), "{bad}");
+            sum.add_encoded("1;0;0;0;").unwrap();
+            assert_eq!(sum.finish(), h, "{bad} changed the sum");
         }
     }
 }

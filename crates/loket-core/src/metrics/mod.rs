@@ -48,7 +48,7 @@ pub mod histogram;
 pub mod stats;
 
 pub use figures::*;
-pub use histogram::Histogram;
+pub use histogram::{Histogram, HistogramSum};
 pub use stats::{DurationSummary, Share, percentile};
 
 use crate::calendar::WeekSchedule;
