@@ -510,6 +510,10 @@ protocol imap {{
     /// Stops Dovecot (connections drop), e.g. to test how a listener handles a lost server.
     pub fn stop_imap(&mut self) {
         if let Some(mut c) = self.dovecot.take() {
+            // The master's login, auth and imap processes, to be sure they are gone too: on a
+            // busy machine the master may not stop them before it is killed, and an orphaned
+            // imap process would keep a client's connection open.
+            let children = descendants(c.id());
             // SIGTERM lets the master stop its login, auth and imap processes too.
             let _ = Command::new("kill")
                 .args(["-TERM", &c.id().to_string()])
@@ -525,8 +529,51 @@ protocol imap {{
             }
             let _ = c.kill();
             let _ = c.wait();
+            // Only what still is a Dovecot process (titles `dovecot/imap`, …), not a reused pid.
+            for pid in children.into_iter().filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("dovecot"))
+            }) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
         }
     }
+}
+
+/// The processes below `pid` (children, grandchildren, …), from `/proc`; empty elsewhere.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces, so read after the last ')'.
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok());
+            if let Some(pp) = ppid {
+                parent_of.push((p, pp));
+            }
+        }
+    }
+    let mut out = vec![];
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for (child, _) in parent_of.iter().filter(|(_, pp)| *pp == p) {
+            out.push(*child);
+            todo.push(*child);
+        }
+    }
+    out
 }
 
 impl Drop for MailServers {
