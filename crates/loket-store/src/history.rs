@@ -194,4 +194,34 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Spreads the resolved history of `tenant` over `members` (team, agent), by a
+    /// multiplicative hash of the conversation id (plain `id % n` would follow the generator's
+    /// patterns): the conversations get that team and assignee, their surveys that team and agent,
+    /// so a demo shows satisfaction per team and agent. Open history stays unassigned (it
+    /// would fill the demo agents' own inboxes). Returns the conversations changed.
+    pub async fn assign_history(&self, tenant: &str, members: &[(i64, i64)]) -> Result<u64> {
+        let n = members.len() as i64;
+        let mut changed = 0;
+        for (k, (team, agent)) in members.iter().enumerate() {
+            let k = k as i64;
+            changed += with_pool!(self, p => {
+                let mut tx = p.begin().await?;
+                let r = sqlx::query(
+                    "UPDATE conversations SET team_id = $1, assignee_id = $2
+                     WHERE tenant_code = $3 AND state IN ('opgelost', 'gesloten') AND (((id * 2654435761) % 4294967296) / 65536) % $4 = $5
+                       AND identity_id IN (SELECT id FROM identities WHERE channel = 'historie')")
+                    .bind(team).bind(agent).bind(tenant).bind(n).bind(k)
+                    .execute(&mut *tx).await?.rows_affected();
+                sqlx::query(
+                    "UPDATE csat_surveys SET team_id = $1, agent_id = $2
+                     WHERE behalf_code = $3 AND token LIKE 'historie-%' AND (((conversation_id * 2654435761) % 4294967296) / 65536) % $4 = $5")
+                    .bind(team).bind(agent).bind(tenant).bind(n).bind(k)
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                r
+            });
+        }
+        Ok(changed)
+    }
 }

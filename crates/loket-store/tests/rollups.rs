@@ -6,6 +6,7 @@
 use loket_core::ConversationState;
 use loket_core::metrics::Histogram;
 use loket_store::conversations::{Actor, Change, NewOutgoing};
+use loket_store::dashboard::DashFilter;
 use loket_store::history::{HistoryBatch, HistoryConversation};
 use loket_store::rollups::{GroupBy, RollupKey, RollupRow, Tier, coarsen, month_of};
 use loket_store::testing::{TestDb, fresh};
@@ -26,6 +27,7 @@ both!(
     days_and_months_sum_their_hours_across_dst,
     mixed_grain_equals_hourly_sums,
     grouped_reads_equal_grouping_the_rows,
+    history_spread_over_team_members,
 );
 
 mod rebuild {
@@ -670,6 +672,63 @@ async fn grouped_reads_equal_grouping_the_rows(s: Store) {
         .await
         .unwrap();
     assert!(none.is_empty(), "{none:?}");
+}
+
+/// The demo's history gets the demo teams' members as team and agent, on the conversations
+/// and their surveys, for that tenant only.
+async fn history_spread_over_team_members(s: Store) {
+    seed(&s).await;
+    let batch = history_between(
+        utc("2025-03-01T00:00:00Z"),
+        utc("2025-03-05T00:00:00Z"),
+        53 * 60_000,
+    );
+    s.insert_history(&batch).await.unwrap();
+    s.after_history().await.unwrap();
+    let team = s.create_team("GM0344", "Webcare").await.unwrap();
+    let a = s.create_user("a@test.nl", "A", "-").await.unwrap();
+    let b = s.create_user("b@test.nl", "B", "-").await.unwrap();
+    let changed = s
+        .assign_history("GM0344", &[(team, a), (team, b)])
+        .await
+        .unwrap();
+    let utrecht = DashFilter {
+        tenants: vec!["GM0344".into()],
+        ..Default::default()
+    };
+    let end = utc("2026-01-01T00:00:00Z");
+    let (_, all) = s.drill_conversations(&utrecht, 0, end, 1, 0).await.unwrap();
+    assert!(all > 0 && changed as i64 == all, "{changed} of {all}");
+    let answers = s.csat_rows(&utrecht, 0, end).await.unwrap();
+    assert!(!answers.is_empty());
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.0 == Some(team) && (r.1 == Some(a) || r.1 == Some(b))),
+        "{answers:?}"
+    );
+    assert!(answers.iter().any(|r| r.1 == Some(a)) && answers.iter().any(|r| r.1 == Some(b)));
+    // The team filter now finds them; Amsterdam's history is untouched.
+    let (_, in_team) = s
+        .drill_conversations(
+            &DashFilter {
+                team_id: Some(team),
+                ..utrecht.clone()
+            },
+            0,
+            end,
+            1,
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(in_team, all);
+    let amsterdam = DashFilter {
+        tenants: vec!["GM0363".into()],
+        ..Default::default()
+    };
+    let answers = s.csat_rows(&amsterdam, 0, end).await.unwrap();
+    assert!(!answers.is_empty() && answers.iter().all(|r| r.0.is_none() && r.1.is_none()));
 }
 
 /// Deletes all rollup rows behind the store's back, as in a database from before 0007.

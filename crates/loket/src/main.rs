@@ -400,6 +400,21 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
                 "  {} gesprekken en {} berichten voor {} gemeenten in {:.0} s",
                 g.conversations, g.messages, g.tenants, g.seconds
             );
+            // The demo teams' members handled the history (satisfaction per team and agent).
+            let codes: Vec<String> = state.tenants().keys().cloned().collect();
+            let mut members: std::collections::BTreeMap<String, Vec<(i64, i64)>> =
+                Default::default();
+            for team in state.store.teams(&codes).await? {
+                for user in state.store.team_members(team.id).await? {
+                    members
+                        .entry(team.tenant_code.clone())
+                        .or_default()
+                        .push((team.id, user));
+                }
+            }
+            for (tenant, m) in &members {
+                state.store.assign_history(tenant, m).await?;
+            }
         }
         let tmp = creds.with_extension("tmp");
         std::fs::write(&tmp, &text)?;
