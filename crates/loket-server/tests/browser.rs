@@ -495,7 +495,7 @@ async fn dashboard_period_drilldown_and_csv() {
     )
     .await;
     let base = app.base.clone();
-    let c = browser.session().await;
+    let (c, downloads) = browser.session_with_downloads().await;
     c.set_window_size(1366, 2600).await.ok();
     log_in(&c, &base, "sanne@utrecht.test", false).await;
     // The menu leads to the figures.
@@ -586,6 +586,33 @@ async fn dashboard_period_drilldown_and_csv() {
         "{body}"
     );
     assert_eq!(body.lines().count(), 8, "a header and 7 days");
+    // And as the browser saves it: a click on the link puts the file in the download folder.
+    c.find(Locator::Css("#verloop a[download]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut saved = None;
+    for _ in 0..100 {
+        saved = std::fs::read_dir(&downloads).ok().and_then(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "csv"))
+        });
+        if saved.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let saved = saved.expect("the CSV is saved in the download folder within 10 s");
+    let name = saved.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("loket-gm0344-verloop-"), "{name}");
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        body,
+        "the saved file is the CSV"
+    );
 
     // Drill down: a click on the first day's bar lists the conversations of that day.
     c.execute(

@@ -293,17 +293,28 @@ impl Browser {
     /// A new, isolated headless Chromium session with its own empty profile, Dutch UI language
     /// and a 1280×900 window.
     pub async fn session(&self) -> fantoccini::Client {
+        self.session_with_downloads().await.0
+    }
+
+    /// A session as [`Browser::session`], and the directory its downloads are saved in
+    /// (without asking).
+    pub async fn session_with_downloads(&self) -> (fantoccini::Client, std::path::PathBuf) {
         let profile = self.dir.join(format!(
             "profile-{}",
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(&profile).expect("create chromium profile dir");
+        let downloads = profile.join("downloads");
+        std::fs::create_dir_all(&downloads).expect("create chromium profile dir");
 
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
         let mut chrome = json!({
             "args": args,
-            "prefs": { "intl.accept_languages": "nl-NL,nl" },
+            "prefs": {
+                "intl.accept_languages": "nl-NL,nl",
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
         });
         if let Some(bin) = find_chromium() {
             chrome["binary"] = json!(bin.display().to_string());
@@ -330,7 +341,7 @@ impl Browser {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(id);
         }
-        client
+        (client, downloads)
     }
 }
 
