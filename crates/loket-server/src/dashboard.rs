@@ -695,16 +695,25 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             if national || team.is_some() {
                 return Ok(vec![]);
             }
-            Ok(state
+            let hours = state
                 .store
-                .inbound_per_hour(
+                .rollups_grouped(
                     &tenants,
-                    ctx.filters.channel.as_deref(),
-                    ctx.filters.topic.as_deref(),
                     how_from,
                     to,
+                    Tier::Hour,
+                    GroupBy {
+                        time: true,
+                        ..GroupBy::default()
+                    },
+                    ctx.filters.channel.as_deref(),
+                    ctx.filters.topic.as_deref(),
                 )
-                .await?)
+                .await?;
+            Ok(hours
+                .into_iter()
+                .map(|r| (r.hour_start, r.inbound))
+                .collect())
         }),
     )?;
     st.mark("reads");

@@ -281,46 +281,4 @@ impl Store {
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
     }
-
-    /// Inbound messages of `tenants` per UTC hour in `[from, to)` (rounded down to whole
-    /// hours), optionally of one channel and topic (`""`: no topic), summed in the database
-    /// from the hourly rollups: the hour-of-week chart, without decoding histograms.
-    pub async fn inbound_per_hour(
-        &self,
-        tenants: &[String],
-        channel: Option<&str>,
-        topic: Option<&str>,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(i64, i64)>> {
-        if tenants.is_empty() {
-            return Ok(vec![]);
-        }
-        let n = tenants.len();
-        let mut sql = format!(
-            "SELECT hour_start, CAST(SUM(inbound) AS BIGINT) FROM rollups
-             WHERE tenant_code IN ({}) AND hour_start >= ${} AND hour_start < ${}",
-            placeholders(1, n),
-            n + 1,
-            n + 2
-        );
-        let mut next = n + 3;
-        if channel.is_some() {
-            sql += &format!(" AND channel = ${next}");
-            next += 1;
-        }
-        if topic.is_some() {
-            sql += &format!(" AND topic = ${next}");
-        }
-        sql += " GROUP BY hour_start ORDER BY hour_start";
-        let (from, to) = (crate::rollups::hour_of(from), crate::rollups::hour_of(to));
-        with_pool!(self, p => {
-            let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
-            for t in tenants { q = q.bind(t); }
-            q = q.bind(from).bind(to);
-            if let Some(c) = channel { q = q.bind(c); }
-            if let Some(t) = topic { q = q.bind(t); }
-            Ok(q.fetch_all(p).await?)
-        })
-    }
 }
