@@ -552,6 +552,20 @@ fn keep(r: &RollupRow, f: &Filters) -> bool {
         && f.topic.as_deref().is_none_or(|t| r.topic == t)
 }
 
+/// Runs one database read of the figures once a permit of `figure_reads` is free (only
+/// around single reads, never nested, so permits cannot deadlock).
+async fn limited<T>(
+    state: &AppState,
+    f: impl std::future::Future<Output = Result<T, loket_store::StoreError>>,
+) -> Result<T, AppError> {
+    let _permit = state
+        .figure_reads
+        .acquire()
+        .await
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("figure reads closed: {e}")))?;
+    Ok(f.await?)
+}
+
 /// `f`'s result and how long it took (ms).
 async fn timed<T>(
     f: impl std::future::Future<Output = Result<T, AppError>>,
@@ -574,9 +588,11 @@ async fn read_rollups(
     let store = &ctx.state.store;
     let per_tenant = ctx.tenant.kind != TenantKind::Gemeente;
     if let Some((team, _)) = &ctx.filters.team {
-        let raw = store
-            .rollups_raw_team(tenants, Some(*team), from, to)
-            .await?;
+        let raw = limited(
+            ctx.state,
+            store.rollups_raw_team(tenants, Some(*team), from, to),
+        )
+        .await?;
         let kept: Vec<RollupRow> = raw
             .iter()
             .filter(|r| keep(r, ctx.filters))
@@ -598,39 +614,46 @@ async fn read_rollups(
     // Per channel and topic unfiltered (the filter menus list what exists); per time unit and
     // per municipality filtered.
     let (kinds, times, by_tenant) = tokio::try_join!(
-        store.rollups_grouped(
-            tenants,
-            from,
-            to,
-            coarsest,
-            GroupBy {
-                channel: true,
-                topic: true,
-                first_response_hist: true,
-                resolution_hist: true,
-                ..GroupBy::default()
-            },
-            None,
-            None,
+        limited(
+            ctx.state,
+            store.rollups_grouped(
+                tenants,
+                from,
+                to,
+                coarsest,
+                GroupBy {
+                    channel: true,
+                    topic: true,
+                    first_response_hist: true,
+                    resolution_hist: true,
+                    ..GroupBy::default()
+                },
+                None,
+                None,
+            )
         ),
-        store.rollups_grouped(
-            tenants,
-            from,
-            to,
-            coarsest,
-            GroupBy {
-                time: true,
-                ..GroupBy::default()
-            },
-            ch,
-            tp,
+        limited(
+            ctx.state,
+            store.rollups_grouped(
+                tenants,
+                from,
+                to,
+                coarsest,
+                GroupBy {
+                    time: true,
+                    ..GroupBy::default()
+                },
+                ch,
+                tp,
+            )
         ),
         async {
             if !per_tenant {
                 return Ok(vec![]);
             }
-            store
-                .rollups_grouped(
+            limited(
+                ctx.state,
+                store.rollups_grouped(
                     tenants,
                     from,
                     to,
@@ -642,8 +665,9 @@ async fn read_rollups(
                     },
                     ch,
                     tp,
-                )
-                .await
+                ),
+            )
+            .await
         },
     )?;
     Ok(Reads {
@@ -679,25 +703,29 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         // business time (each municipality's opening hours; not for the national view,
         // where every municipality has its own) and handle time.
         timed(async {
-            let sla = state
-                .store
-                .started_counts(&dfilter, from, to, ms(now))
-                .await?;
+            let sla = limited(
+                state,
+                state.store.started_counts(&dfilter, from, to, ms(now)),
+            )
+            .await?;
             let tm = timings(ctx, &dfilter, sla.started, !national, from, to).await?;
             Ok((sla, tm))
         }),
         // Satisfaction answers: the totals here, per topic, team and agent further down.
-        timed(async { Ok(state.store.csat_rows(&dfilter, from, to).await?) }),
-        timed(async { Ok(state.store.open_conversation_starts(&dfilter).await?) }),
+        timed(limited(state, state.store.csat_rows(&dfilter, from, to))),
+        timed(limited(
+            state,
+            state.store.open_conversation_starts(&dfilter)
+        )),
         // Inbound messages per UTC hour, summed in the database (with a team filter
         // from the raw scan's hourly rows below).
         timed(async {
             if national || team.is_some() {
                 return Ok(vec![]);
             }
-            let hours = state
-                .store
-                .rollups_grouped(
+            let hours = limited(
+                state,
+                state.store.rollups_grouped(
                     &tenants,
                     how_from,
                     to,
@@ -708,8 +736,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                     },
                     ctx.filters.channel.as_deref(),
                     ctx.filters.topic.as_deref(),
-                )
-                .await?;
+                ),
+            )
+            .await?;
             Ok(hours
                 .into_iter()
                 .map(|r| (r.hour_start, r.inbound))
@@ -1727,7 +1756,7 @@ async fn timings(
     // about two percentile points of the whole, and business time costs a calendar walk each.
     const SAMPLE: i64 = 2_000;
     let every = (count.max(1) + SAMPLE - 1) / SAMPLE;
-    let rows = ctx.state.store.timing_sample(f, from, to, every).await?;
+    let rows = limited(ctx.state, ctx.state.store.timing_sample(f, from, to, every)).await?;
     let all = ctx.state.tenants();
     let default = loket_core::calendar::WeekSchedule::default();
     let within = |t: Option<i64>| t.filter(|t| (from..to).contains(t));

@@ -70,7 +70,14 @@ pub struct Inner {
     pub channels: crate::channels::Runtime,
     /// Per-municipality sums for the anonymous benchmark, recomputed at most every few minutes.
     pub benchmark_cache: crate::insight::BenchmarkCache,
+    /// Dashboard reads run side by side, but at most [`FIGURE_READS`] at once in the whole
+    /// process, so intake and the inbox always find a free database connection.
+    pub figure_reads: tokio::sync::Semaphore,
 }
+
+/// How many dashboard reads may use a database connection at the same time: half of the
+/// SQLite pool (8).
+pub const FIGURE_READS: usize = 4;
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
@@ -118,6 +125,7 @@ impl AppState {
                 http,
                 channels: Default::default(),
                 benchmark_cache: Default::default(),
+                figure_reads: tokio::sync::Semaphore::new(FIGURE_READS),
             }),
         };
         state.reload_tenants().await?;

@@ -11,6 +11,7 @@ both!(
     dashboard_bad_period_and_filters_are_explained,
     dashboard_pool_and_national_views,
     handle_time_from_agent_activity,
+    dashboard_reads_with_one_free_connection_permit,
 );
 
 /// Three conversations for GM0344 over the API (one answered and resolved), one for GM0363.
@@ -559,4 +560,39 @@ async fn handle_time_from_agent_activity(app: TestApp) {
         "{}",
         &html[at..at + 300]
     );
+}
+
+/// The dashboard's reads run side by side but share a few permits (so intake always finds a
+/// free connection); with only one permit left every view still completes (no read holds a
+/// permit while it waits for another), and says where its time went.
+async fn dashboard_reads_with_one_free_connection_permit(app: TestApp) {
+    traffic(&app).await;
+    let held = app
+        .state
+        .figure_reads
+        .acquire_many(loket_server::state::FIGURE_READS as u32 - 1)
+        .await
+        .unwrap();
+    let noor = app.agent("noor@test.nl", &[("NL", "coordinator")]).await;
+    for path in [
+        "/dashboard/GM0344?periode=30d",
+        "/dashboard/PV26?periode=7d",
+        "/dashboard/NL?periode=30d",
+        "/dashboard/GM0344?periode=aangepast&van=2026-01-01&tot=2026-11-30",
+    ] {
+        let r = tokio::time::timeout(std::time::Duration::from_secs(30), noor.get(path))
+            .await
+            .unwrap_or_else(|_| panic!("{path} did not complete with one permit"));
+        assert_eq!(r.status(), 200, "{path}");
+        let timing = r.headers()["server-timing"].to_str().unwrap().to_string();
+        for step in [
+            "reads;dur=",
+            "rollups;dur=",
+            "sla-timings;dur=",
+            "render;dur=",
+        ] {
+            assert!(timing.contains(step), "{path}: {timing}");
+        }
+    }
+    drop(held);
 }
