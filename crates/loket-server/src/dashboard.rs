@@ -611,61 +611,45 @@ async fn read_rollups(
         Tier::Day
     };
     let (ch, tp) = (ctx.filters.channel.as_deref(), ctx.filters.topic.as_deref());
+    // One grouped read, filtered by channel and topic or not.
+    let grouped = |by: GroupBy, filtered: bool| {
+        let (ch, tp) = if filtered { (ch, tp) } else { (None, None) };
+        limited(
+            ctx.state,
+            store.rollups_grouped(tenants, from, to, coarsest, by, ch, tp),
+        )
+    };
     // Per channel and topic unfiltered (the filter menus list what exists); per time unit and
     // per municipality filtered.
     let (kinds, times, by_tenant) = tokio::try_join!(
-        limited(
-            ctx.state,
-            store.rollups_grouped(
-                tenants,
-                from,
-                to,
-                coarsest,
-                GroupBy {
-                    channel: true,
-                    topic: true,
-                    first_response_hist: true,
-                    resolution_hist: true,
-                    ..GroupBy::default()
-                },
-                None,
-                None,
-            )
+        grouped(
+            GroupBy {
+                channel: true,
+                topic: true,
+                first_response_hist: true,
+                resolution_hist: true,
+                ..GroupBy::default()
+            },
+            false
         ),
-        limited(
-            ctx.state,
-            store.rollups_grouped(
-                tenants,
-                from,
-                to,
-                coarsest,
-                GroupBy {
-                    time: true,
-                    ..GroupBy::default()
-                },
-                ch,
-                tp,
-            )
+        grouped(
+            GroupBy {
+                time: true,
+                ..GroupBy::default()
+            },
+            true
         ),
         async {
             if !per_tenant {
                 return Ok(vec![]);
             }
-            limited(
-                ctx.state,
-                store.rollups_grouped(
-                    tenants,
-                    from,
-                    to,
-                    coarsest,
-                    GroupBy {
-                        tenant: true,
-                        first_response_hist: true,
-                        ..GroupBy::default()
-                    },
-                    ch,
-                    tp,
-                ),
+            grouped(
+                GroupBy {
+                    tenant: true,
+                    first_response_hist: true,
+                    ..GroupBy::default()
+                },
+                true,
             )
             .await
         },
