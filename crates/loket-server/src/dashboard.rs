@@ -21,7 +21,7 @@ use loket_core::metrics::figures::BACKLOG_BUCKETS;
 use loket_core::metrics::{Period, hour_of_week, local_day};
 use loket_core::{Role, TenantKind};
 use loket_store::dashboard::DashFilter;
-use loket_store::rollups::{GroupBy, RollupRow, Tier};
+use loket_store::rollups::{GroupBy, RollupRow, Scope, Tier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -611,12 +611,18 @@ async fn read_rollups(
         Tier::Day
     };
     let (ch, tp) = (ctx.filters.channel.as_deref(), ctx.filters.topic.as_deref());
+    // Nationally every tenant: the national projection answers without a list of tenants.
+    let scope = if ctx.tenant.kind == TenantKind::Nationaal {
+        Scope::All
+    } else {
+        Scope::Tenants(tenants)
+    };
     // One grouped read, filtered by channel and topic or not.
     let grouped = |by: GroupBy, filtered: bool| {
         let (ch, tp) = if filtered { (ch, tp) } else { (None, None) };
         limited(
             ctx.state,
-            store.rollups_grouped(tenants, from, to, coarsest, by, ch, tp),
+            store.rollups_grouped_in(scope, from, to, coarsest, by, ch, tp),
         )
     };
     // Per channel and topic unfiltered (the filter menus list what exists); per time unit and

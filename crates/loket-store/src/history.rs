@@ -93,6 +93,7 @@ const CHUNK: usize = 1000;
 impl Store {
     /// Writes a batch of generated history and its rollups in one transaction. Each tenant in the
     /// batch gets one demo resident (contact and identity) that all its history belongs to.
+    /// The rollup projections follow in [`Store::after_history`], once for all batches.
     pub async fn insert_history(&self, batch: &HistoryBatch) -> Result<()> {
         let now = now_ms();
         let rollups = batch.rollups();
@@ -178,15 +179,18 @@ impl Store {
             for tier in Tier::ALL {
                 let rows = coarsen(hourly.iter().copied(), tier);
                 let rows: Vec<&RollupRow> = rows.values().collect();
-                crate::rollups::insert_tier!(tx, tier, &rows);
+                crate::rollups::insert_tier!(tx, crate::rollups::Table::full(tier), &rows);
             }
             tx.commit().await?;
         });
         Ok(())
     }
 
-    /// After a bulk load with explicit ids: moves PostgreSQL's id sequence past them.
+    /// After a bulk load: sums the rollup projections, which [`Store::insert_history`] leaves
+    /// alone (a national row would be merged once per batch), and moves PostgreSQL's id
+    /// sequence past the explicit ids.
     pub async fn after_history(&self) -> Result<()> {
+        self.rebuild_rollup_projections().await?;
         if let crate::Pool::Postgres(p) = &self.pool {
             sqlx::query("SELECT setval(pg_get_serial_sequence('conversations', 'id'), (SELECT COALESCE(MAX(id), 1) FROM conversations))")
                 .execute(p)

@@ -150,13 +150,101 @@ impl Tier {
             Tier::Month => Some(Tier::Day),
         }
     }
+}
+
+/// Which key columns a rollup table keeps (ADR 0008). The projections are sums of the full
+/// rows, kept in the same transaction, so the national view and the figures per municipality
+/// read a few thousand rows for a year instead of millions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Projection {
+    /// Tenant, channel and topic: what every other table is summed from.
+    Full,
+    /// Every tenant summed per channel and topic (`tenant_code` '').
+    National,
+    /// Every channel and topic summed per tenant (`channel` and `topic` '').
+    PerTenant,
+}
+
+/// One rollup table: a grain and what it keeps of the key. Only the full rows have an hourly
+/// grain; the projections are daily and monthly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Table {
+    pub tier: Tier,
+    pub projection: Projection,
+}
+
+impl Table {
+    /// Every table, in the order deltas are applied (the lock order of a transaction).
+    pub const ALL: [Table; 7] = [
+        Table::full(Tier::Hour),
+        Table::full(Tier::Day),
+        Table::full(Tier::Month),
+        Table::national(Tier::Day),
+        Table::national(Tier::Month),
+        Table::per_tenant(Tier::Day),
+        Table::per_tenant(Tier::Month),
+    ];
+
+    /// The projections, rebuilt from the full daily rows by `rebuild_projections!`.
+    pub const PROJECTIONS: [Table; 4] = [
+        Table::national(Tier::Day),
+        Table::national(Tier::Month),
+        Table::per_tenant(Tier::Day),
+        Table::per_tenant(Tier::Month),
+    ];
+
+    pub const fn full(tier: Tier) -> Self {
+        Table {
+            tier,
+            projection: Projection::Full,
+        }
+    }
+
+    pub const fn national(tier: Tier) -> Self {
+        Table {
+            tier,
+            projection: Projection::National,
+        }
+    }
+
+    pub const fn per_tenant(tier: Tier) -> Self {
+        Table {
+            tier,
+            projection: Projection::PerTenant,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match (self.projection, self.tier) {
+            (Projection::Full, t) => t.table(),
+            (Projection::National, Tier::Month) => "rollups_national_monthly",
+            (Projection::National, _) => "rollups_national_daily",
+            (Projection::PerTenant, Tier::Month) => "rollups_tenant_monthly",
+            (Projection::PerTenant, _) => "rollups_tenant_daily",
+        }
+    }
+
+    /// `key` as this table keeps it: the start of its unit, the dropped columns ''.
+    pub fn project(self, key: &RollupKey) -> RollupKey {
+        let blank = |keep: bool, v: &str| if keep { v.to_string() } else { String::new() };
+        RollupKey {
+            tenant_code: blank(self.projection != Projection::National, &key.tenant_code),
+            hour_start: self.tier.start_of(key.hour_start),
+            channel: blank(self.projection != Projection::PerTenant, &key.channel),
+            topic: blank(self.projection != Projection::PerTenant, &key.topic),
+        }
+    }
+
+    fn index(self) -> usize {
+        Table::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
 
     pub(crate) fn sql(self) -> &'static TierSql {
-        &TIER_SQL[self as usize]
+        &TABLE_SQL[self.index()]
     }
 }
 
-/// The statements of one tier, built once.
+/// The statements of one table, built once.
 pub(crate) struct TierSql {
     pub upsert: String,
     pub get_hist: String,
@@ -165,14 +253,14 @@ pub(crate) struct TierSql {
     pub select: String,
 }
 
-static TIER_SQL: LazyLock<[TierSql; 3]> = LazyLock::new(|| Tier::ALL.map(TierSql::new));
+static TABLE_SQL: LazyLock<[TierSql; 7]> = LazyLock::new(|| Table::ALL.map(TierSql::new));
 
 impl TierSql {
-    fn new(t: Tier) -> Self {
-        let (table, col) = (t.table(), t.column());
+    fn new(t: Table) -> Self {
+        let (table, col) = (t.name(), t.tier.column());
         let key_where = format!("tenant_code = $1 AND {col} = $2 AND channel = $3 AND topic = $4");
         TierSql {
-            // The hourly statement with the tier's table and key column substituted.
+            // The hourly statement with the table and its key column substituted.
             upsert: UPSERT.replace("rollups", table).replace("hour_start", col),
             get_hist: format!(
                 "SELECT first_response_hist, resolution_hist FROM {table} WHERE {key_where}"
@@ -193,18 +281,26 @@ impl TierSql {
     }
 }
 
+/// `rows` summed per key of `table` ([`Table::project`]).
+pub fn project<'a>(
+    rows: impl IntoIterator<Item = &'a RollupRow>,
+    table: Table,
+) -> BTreeMap<RollupKey, RollupRow> {
+    let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
+    for r in rows {
+        out.entry(table.project(&r.key()))
+            .or_insert_with_key(RollupRow::at)
+            .add(r);
+    }
+    out
+}
+
 /// `rows` summed per key of `tier` (their `hour_start` mapped to the tier's start).
 pub fn coarsen<'a>(
     rows: impl IntoIterator<Item = &'a RollupRow>,
     tier: Tier,
 ) -> BTreeMap<RollupKey, RollupRow> {
-    let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
-    for r in rows {
-        let mut k = r.key();
-        k.hour_start = tier.start_of(k.hour_start);
-        out.entry(k).or_insert_with_key(RollupRow::at).add(r);
-    }
-    out
+    project(rows, Table::full(tier))
 }
 
 /// The pieces `[from, to)` (whole hours) is read from: the coarsest tier up to `coarsest`
@@ -456,28 +552,28 @@ const UPSERT: &str = "INSERT INTO rollups (tenant_code, hour_start, channel, top
        sentiment_neutral = rollups.sentiment_neutral + excluded.sentiment_neutral,
        sentiment_negative = rollups.sentiment_negative + excluded.sentiment_negative";
 
-/// Applies `$deltas` ([`RollupDeltas`]) inside transaction `$tx` to every tier: first all
-/// hourly rows, then the days, then the months, each in key order.
+/// Applies `$deltas` ([`RollupDeltas`]) inside transaction `$tx` to every table
+/// ([`Table::ALL`]: the full hours, days and months, then the projections), each in key order.
 macro_rules! apply_rollups {
     ($tx:expr, $deltas:expr) => {
-        for tier in $crate::rollups::Tier::ALL {
-            let rows = $crate::rollups::coarsen($deltas.0.values().filter(|d| !d.is_zero()), tier);
+        for table in $crate::rollups::Table::ALL {
+            let rows = $crate::rollups::project($deltas.0.values().filter(|d| !d.is_zero()), table);
             for d in rows.values() {
-                $crate::rollups::apply_at!($tx, tier, d);
+                $crate::rollups::apply_at!($tx, table, d);
             }
         }
     };
 }
 pub(crate) use apply_rollups;
 
-/// Adds one row `$d` (its `hour_start` already the start of `$tier`'s unit) to `$tier`.
+/// Adds one row `$d` (its key already projected for `$table`) to `$table`.
 /// Counters are added by an upsert, which also locks the row (PostgreSQL) or runs under the
 /// write lock (SQLite), so the read-merge-write of the histograms that follows cannot lose a
 /// concurrent update.
 macro_rules! apply_at {
-    ($tx:expr, $tier:expr, $d:expr) => {{
+    ($tx:expr, $table:expr, $d:expr) => {{
         let d: &$crate::rollups::RollupRow = $d;
-        let sql = $crate::rollups::Tier::sql($tier);
+        let sql = $crate::rollups::Table::sql($table);
         sqlx::query(&sql.upsert)
             .bind(&d.tenant_code)
             .bind(d.hour_start)
@@ -521,12 +617,12 @@ macro_rules! apply_at {
 }
 pub(crate) use apply_at;
 
-/// Writes `$rows` (`&[&RollupRow]`, keyed by `$tier`'s starts) into `$tier` inside `$tx` with
-/// multi-row inserts; rows whose key already exists (live traffic, an earlier load) are merged
-/// one by one.
+/// Writes `$rows` (`&[&RollupRow]`, keys projected for `$table`) into `$table` inside `$tx`
+/// with multi-row inserts; rows whose key already exists (live traffic, an earlier load) are
+/// merged one by one.
 macro_rules! insert_tier {
-    ($tx:expr, $tier:expr, $rows:expr) => {{
-        let tier: $crate::rollups::Tier = $tier;
+    ($tx:expr, $table:expr, $rows:expr) => {{
+        let tier: $crate::rollups::Table = $table;
         let rows: &[&$crate::rollups::RollupRow] = $rows;
         let mut inserted = std::collections::BTreeSet::new();
         for chunk in rows.chunks(500) {
@@ -541,7 +637,7 @@ macro_rules! insert_tier {
             });
             qb.push(format!(
                 " ON CONFLICT (tenant_code, {c}, channel, topic) DO NOTHING RETURNING tenant_code, {c}, channel, topic",
-                c = tier.column()
+                c = tier.tier.column()
             ));
             let keys: Vec<(String, i64, String, String)> = qb.build_query_as().fetch_all(&mut *$tx).await?;
             inserted.extend(keys.into_iter().map(|(tenant_code, hour_start, channel, topic)| {
@@ -826,6 +922,221 @@ impl RawScan {
     }
 }
 
+/// Whose rollups a grouped read sums.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Tenants(&'a [String]),
+    /// Every tenant (the national view): no list to bind, and the national projection answers
+    /// whenever the tenant is not a key column.
+    All,
+}
+
+/// The table a piece of tier `tier` is read from: hours only exist in full; otherwise the
+/// national projection when every tenant is summed, the per-tenant one when channel and topic
+/// are neither kept nor filtered on, else the full rows.
+pub fn source(tier: Tier, scope: Scope<'_>, by: GroupBy, filtered: bool) -> Table {
+    if tier == Tier::Hour {
+        Table::full(tier)
+    } else if matches!(scope, Scope::All) && !by.tenant {
+        Table::national(tier)
+    } else if !by.channel && !by.topic && !filtered {
+        Table::per_tenant(tier)
+    } else {
+        Table::full(tier)
+    }
+}
+
+/// The grouped read of one table over `[$a, $b)`: tenants (for [`Scope::Tenants`]) from `$1`,
+/// then the period, then the channel and topic when filtered on.
+fn grouped_sql(
+    backend: crate::Backend,
+    table: Table,
+    scope: Scope<'_>,
+    by: GroupBy,
+    channel: bool,
+    topic: bool,
+) -> String {
+    let agg = match backend {
+        crate::Backend::Sqlite => "group_concat",
+        crate::Backend::Postgres => "string_agg",
+    };
+    let hist = |on: bool, col: &str| {
+        if on {
+            format!("{agg}({col}, '|')")
+        } else {
+            "CAST(NULL AS TEXT)".to_string()
+        }
+    };
+    let col = table.tier.column();
+    let key = |on: bool, c: &str, empty: &str| {
+        if on { c.to_string() } else { empty.to_string() }
+    };
+    let (scope_sql, mut next) = match (scope, table.projection) {
+        (Scope::Tenants(t), _) => (
+            format!("tenant_code IN ({})", placeholders(1, t.len())),
+            t.len() + 1,
+        ),
+        (Scope::All, Projection::National) => ("tenant_code = ''".to_string(), 1),
+        (Scope::All, Projection::PerTenant) => ("1 = 1".to_string(), 1),
+        // Probes per tenant on the primary key rather than a scan of the whole table.
+        (Scope::All, Projection::Full) => {
+            ("tenant_code IN (SELECT code FROM tenants)".to_string(), 1)
+        }
+    };
+    let group: Vec<&str> = [
+        (by.tenant, "tenant_code"),
+        (by.time, col),
+        (by.channel, "channel"),
+        (by.topic, "topic"),
+    ]
+    .into_iter()
+    .filter_map(|(on, c)| on.then_some(c))
+    .collect();
+    let mut sql = format!(
+        "SELECT {} AS tenant_code, {} AS hour_start, {} AS channel, {} AS topic,
+           CAST(COALESCE(SUM(inbound), 0) AS BIGINT) AS inbound,
+           CAST(COALESCE(SUM(outbound), 0) AS BIGINT) AS outbound,
+           CAST(COALESCE(SUM(new_conversations), 0) AS BIGINT) AS new_conversations,
+           CAST(COALESCE(SUM(first_responses), 0) AS BIGINT) AS first_responses,
+           {} AS first_response_hist,
+           CAST(COALESCE(SUM(resolutions), 0) AS BIGINT) AS resolutions,
+           {} AS resolution_hist,
+           CAST(COALESCE(SUM(reopens), 0) AS BIGINT) AS reopens,
+           CAST(COALESCE(SUM(pool_handled), 0) AS BIGINT) AS pool_handled,
+           CAST(COALESCE(SUM(sentiment_positive), 0) AS BIGINT) AS sentiment_positive,
+           CAST(COALESCE(SUM(sentiment_neutral), 0) AS BIGINT) AS sentiment_neutral,
+           CAST(COALESCE(SUM(sentiment_negative), 0) AS BIGINT) AS sentiment_negative
+         FROM {} WHERE {scope_sql} AND {col} >= ${} AND {col} < ${}",
+        key(by.tenant, "tenant_code", "''"),
+        key(by.time, col, "CAST(0 AS BIGINT)"),
+        key(by.channel, "channel", "''"),
+        key(by.topic, "topic", "''"),
+        hist(by.first_response_hist, "first_response_hist"),
+        hist(by.resolution_hist, "resolution_hist"),
+        table.name(),
+        next,
+        next + 1
+    );
+    next += 2;
+    if channel {
+        sql += &format!(" AND channel = ${next}");
+        next += 1;
+    }
+    if topic {
+        sql += &format!(" AND topic = ${next}");
+    }
+    if !group.is_empty() {
+        sql += &format!(" GROUP BY {}", group.join(", "));
+    }
+    sql
+}
+
+/// Binds the parameters of [`grouped_sql`] to query `$q`.
+macro_rules! bind_grouped {
+    ($q:expr, $scope:expr, $a:expr, $b:expr, $channel:expr, $topic:expr) => {{
+        let mut q = $q;
+        if let Scope::Tenants(t) = $scope {
+            for t in t {
+                q = q.bind(t);
+            }
+        }
+        q = q.bind($a).bind($b);
+        if let Some(c) = $channel {
+            q = q.bind(c);
+        }
+        if let Some(t) = $topic {
+            q = q.bind(t);
+        }
+        q
+    }};
+}
+
+/// A row of [`grouped_sql`], its histogram concatenations merged.
+fn decode_grouped(r: StoredRollup) -> Result<RollupRow> {
+    Ok(RollupRow {
+        first_response_hist: parse_hists(r.first_response_hist.as_deref())?,
+        resolution_hist: parse_hists(r.resolution_hist.as_deref())?,
+        ..RollupRow::try_from(StoredRollup {
+            first_response_hist: None,
+            resolution_hist: None,
+            ..r
+        })?
+    })
+}
+
+/// Every rollup table, for PostgreSQL's `LOCK TABLE` while one is rebuilt or filled.
+const ALL_TABLES: &str = "rollups, rollups_daily, rollups_monthly, rollups_national_daily, rollups_national_monthly, rollups_tenant_daily, rollups_tenant_monthly";
+
+/// Empties the projections and sums them again from the full daily rows inside write
+/// transaction `$tx` (of backend `$backend`): after a bulk load, a rebuild, or the migration
+/// that added them. The daily projections are summed in the database; the monthly ones from
+/// those (days sum exactly into months).
+macro_rules! rebuild_projections {
+    ($tx:expr, $backend:expr) => {{
+        for t in Table::PROJECTIONS {
+            sqlx::query(&format!("DELETE FROM {}", t.name()))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for projection in [Projection::National, Projection::PerTenant] {
+            let national = projection == Projection::National;
+            let by = GroupBy {
+                tenant: !national,
+                time: true,
+                channel: national,
+                topic: national,
+                first_response_hist: true,
+                resolution_hist: true,
+            };
+            let sql = grouped_sql(
+                $backend,
+                Table::full(Tier::Day),
+                Scope::All,
+                by,
+                false,
+                false,
+            );
+            let none: Option<&str> = None;
+            let stored: Vec<StoredRollup> = bind_grouped!(
+                sqlx::query_as::<_, StoredRollup>(&sql),
+                Scope::All,
+                -END_OF_TIME,
+                END_OF_TIME,
+                none,
+                none
+            )
+            .fetch_all(&mut *$tx)
+            .await?;
+            let days = stored
+                .into_iter()
+                .map(decode_grouped)
+                .collect::<Result<Vec<_>>>()?;
+            let days: Vec<&RollupRow> = days.iter().filter(|r| !r.is_zero()).collect();
+            let table = Table {
+                tier: Tier::Day,
+                projection,
+            };
+            insert_tier!($tx, table, &days);
+            let months = project(
+                days.iter().copied(),
+                Table {
+                    tier: Tier::Month,
+                    projection,
+                },
+            );
+            let months: Vec<&RollupRow> = months.values().collect();
+            insert_tier!(
+                $tx,
+                Table {
+                    tier: Tier::Month,
+                    projection
+                },
+                &months
+            );
+        }
+    }};
+}
+
 /// Far enough in the future for "all time" (hour-aligned, no overflow when rounded).
 const END_OF_TIME: i64 = i64::MAX / 4 / HOUR_MS * HOUR_MS;
 
@@ -889,7 +1200,7 @@ impl Store {
             let col = tier.column();
             let sql = format!(
                 "{} WHERE tenant_code IN ({}) AND {col} >= ${} AND {col} < ${}",
-                tier.sql().select,
+                Table::full(tier).sql().select,
                 placeholders(1, n),
                 n + 1,
                 n + 2
@@ -914,6 +1225,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Every row of `table` with a start in `[from, to)`, ordered by key: to check the
+    /// projections against the rows they sum.
+    pub async fn rollup_rows(&self, table: Table, from: i64, to: i64) -> Result<Vec<RollupRow>> {
+        let col = table.tier.column();
+        let sql = format!(
+            "{} WHERE {col} >= $1 AND {col} < $2 ORDER BY tenant_code, {col}, channel, topic",
+            table.sql().select
+        );
+        let rows: Vec<StoredRollup> =
+            with_pool!(self, p => sqlx::query_as(&sql).bind(from).bind(to).fetch_all(p).await?);
+        rows.into_iter().map(RollupRow::try_from).collect()
+    }
+
     /// The rollups of `tenants` over `[from, to)` (tiers as [`Store::rollups_up_to`]), summed
     /// in the database per the key columns `by` keeps, optionally of one channel and topic
     /// (`""`: no topic). The key columns not kept are empty (`hour_start` 0). Histograms come
@@ -931,93 +1255,53 @@ impl Store {
         channel: Option<&str>,
         topic: Option<&str>,
     ) -> Result<Vec<RollupRow>> {
-        if tenants.is_empty() {
+        self.rollups_grouped_in(
+            Scope::Tenants(tenants),
+            from,
+            to,
+            coarsest,
+            by,
+            channel,
+            topic,
+        )
+        .await
+    }
+
+    /// [`Store::rollups_grouped`] for a [`Scope`]: whole days and months come from the
+    /// projection that still has the key columns asked for ([`source`]), so every tenant over
+    /// a year is a few thousand rows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rollups_grouped_in(
+        &self,
+        scope: Scope<'_>,
+        from: i64,
+        to: i64,
+        coarsest: Tier,
+        by: GroupBy,
+        channel: Option<&str>,
+        topic: Option<&str>,
+    ) -> Result<Vec<RollupRow>> {
+        if matches!(scope, Scope::Tenants(t) if t.is_empty()) {
             return Ok(vec![]);
         }
-        let agg = match self.backend() {
-            crate::Backend::Sqlite => "group_concat",
-            crate::Backend::Postgres => "string_agg",
-        };
-        let hist = |on: bool, col: &str| {
-            if on {
-                format!("{agg}({col}, '|')")
-            } else {
-                "CAST(NULL AS TEXT)".to_string()
-            }
-        };
-        let n = tenants.len();
+        let filtered = channel.is_some() || topic.is_some();
         let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
         for (tier, a, b) in plan(hour_of(from), hour_of(to), coarsest) {
-            let col = tier.column();
-            let key = |on: bool, c: &str, empty: &str| {
-                if on { c.to_string() } else { empty.to_string() }
-            };
-            let mut group = vec![];
-            for (on, c) in [
-                (by.tenant, "tenant_code"),
-                (by.time, col),
-                (by.channel, "channel"),
-                (by.topic, "topic"),
-            ] {
-                if on {
-                    group.push(c);
-                }
-            }
-            let mut sql = format!(
-                "SELECT {} AS tenant_code, {} AS hour_start, {} AS channel, {} AS topic,
-                   CAST(COALESCE(SUM(inbound), 0) AS BIGINT) AS inbound,
-                   CAST(COALESCE(SUM(outbound), 0) AS BIGINT) AS outbound,
-                   CAST(COALESCE(SUM(new_conversations), 0) AS BIGINT) AS new_conversations,
-                   CAST(COALESCE(SUM(first_responses), 0) AS BIGINT) AS first_responses,
-                   {} AS first_response_hist,
-                   CAST(COALESCE(SUM(resolutions), 0) AS BIGINT) AS resolutions,
-                   {} AS resolution_hist,
-                   CAST(COALESCE(SUM(reopens), 0) AS BIGINT) AS reopens,
-                   CAST(COALESCE(SUM(pool_handled), 0) AS BIGINT) AS pool_handled,
-                   CAST(COALESCE(SUM(sentiment_positive), 0) AS BIGINT) AS sentiment_positive,
-                   CAST(COALESCE(SUM(sentiment_neutral), 0) AS BIGINT) AS sentiment_neutral,
-                   CAST(COALESCE(SUM(sentiment_negative), 0) AS BIGINT) AS sentiment_negative
-                 FROM {} WHERE tenant_code IN ({}) AND {col} >= ${} AND {col} < ${}",
-                key(by.tenant, "tenant_code", "''"),
-                key(by.time, col, "CAST(0 AS BIGINT)"),
-                key(by.channel, "channel", "''"),
-                key(by.topic, "topic", "''"),
-                hist(by.first_response_hist, "first_response_hist"),
-                hist(by.resolution_hist, "resolution_hist"),
-                tier.table(),
-                placeholders(1, n),
-                n + 1,
-                n + 2
+            let table = source(tier, scope, by, filtered);
+            let sql = grouped_sql(
+                self.backend(),
+                table,
+                scope,
+                by,
+                channel.is_some(),
+                topic.is_some(),
             );
-            let mut next = n + 3;
-            if channel.is_some() {
-                sql += &format!(" AND channel = ${next}");
-                next += 1;
-            }
-            if topic.is_some() {
-                sql += &format!(" AND topic = ${next}");
-            }
-            if !group.is_empty() {
-                sql += &format!(" GROUP BY {}", group.join(", "));
-            }
             let rows: Vec<StoredRollup> = with_pool!(self, p => {
-                let mut q = sqlx::query_as::<_, StoredRollup>(&sql);
-                for t in tenants { q = q.bind(t); }
-                q = q.bind(a).bind(b);
-                if let Some(c) = channel { q = q.bind(c); }
-                if let Some(t) = topic { q = q.bind(t); }
-                q.fetch_all(p).await?
+                bind_grouped!(sqlx::query_as::<_, StoredRollup>(&sql), scope, a, b, channel, topic)
+                    .fetch_all(p).await?
             });
             for r in rows {
-                let row = RollupRow {
-                    first_response_hist: parse_hists(r.first_response_hist.as_deref())?,
-                    resolution_hist: parse_hists(r.resolution_hist.as_deref())?,
-                    ..RollupRow::try_from(StoredRollup {
-                        first_response_hist: None,
-                        resolution_hist: None,
-                        ..r
-                    })?
-                };
+                let row = decode_grouped(r)?;
                 if row.is_zero() {
                     continue;
                 }
@@ -1062,8 +1346,9 @@ impl Store {
     }
 
     /// Run after the migrations: a database from before 0009 gets its daily and monthly rows
-    /// summed from the hourly ones, and one from before 0007 (conversations but no rollups at
-    /// all) a [`Store::rebuild_rollups`]. Two one-row reads when there is nothing to do.
+    /// summed from the hourly ones, one from before 0015 its projections, and one from before
+    /// 0007 (conversations but no rollups at all) a [`Store::rebuild_rollups`]. A few one-row
+    /// reads when there is nothing to do.
     pub(crate) async fn fill_rollup_tiers(&self) -> Result<()> {
         let any = |table: &'static str| async move {
             let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");
@@ -1071,6 +1356,10 @@ impl Store {
             Ok::<bool, StoreError>(n > 0)
         };
         if any("rollups_daily").await? {
+            if !any("rollups_tenant_daily").await? {
+                self.rebuild_rollup_projections().await?;
+                tracing::info!("rollup projections summed from the daily rows");
+            }
             return Ok(());
         }
         if !any("rollups").await? {
@@ -1080,27 +1369,46 @@ impl Store {
             }
             return Ok(());
         }
+        let backend = self.backend();
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            if matches!(self.pool, crate::Pool::Postgres(_)) {
-                sqlx::query("LOCK TABLE rollups, rollups_daily, rollups_monthly IN EXCLUSIVE MODE")
+            if backend == crate::Backend::Postgres {
+                sqlx::query(&format!("LOCK TABLE {ALL_TABLES} IN EXCLUSIVE MODE"))
                     .execute(&mut *tx).await?;
             }
             let codes: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tenant_code FROM rollups ORDER BY tenant_code")
                 .fetch_all(&mut *tx).await?;
-            let sql = format!("{} WHERE tenant_code = $1", Tier::Hour.sql().select);
+            let sql = format!("{} WHERE tenant_code = $1", Table::full(Tier::Hour).sql().select);
             for code in codes {
                 let stored: Vec<StoredRollup> = sqlx::query_as(&sql).bind(&code).fetch_all(&mut *tx).await?;
                 let hourly = stored.into_iter().map(RollupRow::try_from).collect::<Result<Vec<_>>>()?;
                 for tier in [Tier::Day, Tier::Month] {
                     let rows = coarsen(&hourly, tier);
                     let rows: Vec<&RollupRow> = rows.values().collect();
-                    insert_tier!(tx, tier, &rows);
+                    insert_tier!(tx, Table::full(tier), &rows);
                 }
             }
+            rebuild_projections!(tx, backend);
             tx.commit().await?;
         });
         tracing::info!("daily and monthly rollups filled from the hourly rows");
+        Ok(())
+    }
+
+    /// Sums the projections (national, per tenant) again from the full daily rows, in one
+    /// transaction that holds intake's writes back (PostgreSQL: table locks; SQLite: the write
+    /// lock): after a bulk load of history, or for a database from before 0015.
+    pub async fn rebuild_rollup_projections(&self) -> Result<()> {
+        let backend = self.backend();
+        with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            if backend == crate::Backend::Postgres {
+                sqlx::query(&format!("LOCK TABLE {ALL_TABLES} IN EXCLUSIVE MODE"))
+                    .execute(&mut *tx).await?;
+            }
+            rebuild_projections!(tx, backend);
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -1112,10 +1420,11 @@ impl Store {
     /// `first_resolved_at` from `resolved_at` (the last resolution, the best fact left).
     pub async fn rebuild_rollups(&self, tenant: Option<&str>) -> Result<RebuildReport> {
         let mut report = RebuildReport::default();
+        let backend = self.backend();
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            if matches!(self.pool, crate::Pool::Postgres(_)) {
-                sqlx::query("LOCK TABLE rollups, rollups_daily, rollups_monthly IN EXCLUSIVE MODE")
+            if backend == crate::Backend::Postgres {
+                sqlx::query(&format!("LOCK TABLE {ALL_TABLES} IN EXCLUSIVE MODE"))
                     .execute(&mut *tx).await?;
             }
             let codes: Vec<String> = match tenant {
@@ -1142,10 +1451,11 @@ impl Store {
                         Tier::Day => report.daily_rows += rows.len(),
                         Tier::Month => report.monthly_rows += rows.len(),
                     }
-                    insert_tier!(tx, tier, &rows);
+                    insert_tier!(tx, Table::full(tier), &rows);
                 }
                 report.tenants += 1;
             }
+            rebuild_projections!(tx, backend);
             tx.commit().await?;
         });
         Ok(report)

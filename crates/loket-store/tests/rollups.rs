@@ -8,7 +8,9 @@ use loket_core::metrics::Histogram;
 use loket_store::conversations::{Actor, Change, NewOutgoing};
 use loket_store::dashboard::DashFilter;
 use loket_store::history::{HistoryBatch, HistoryConversation};
-use loket_store::rollups::{GroupBy, RollupKey, RollupRow, Tier, coarsen, month_of};
+use loket_store::rollups::{
+    GroupBy, RollupKey, RollupRow, Scope, Table, Tier, coarsen, month_of, project,
+};
 use loket_store::testing::{TestDb, fresh};
 use loket_store::{Backend, NewInbound, NewOpen311, Store, TenantRow, now_ms};
 use std::collections::BTreeMap;
@@ -140,7 +142,8 @@ async fn both_ways(s: &Store) -> (Vec<RollupRow>, Vec<RollupRow>) {
 
 const FAR: i64 = 4_102_444_800_000; // 2100
 
-/// Every daily and monthly row equals the sum of its hourly rows, over all stored time.
+/// Every daily and monthly row, and every row of the projections (national, per tenant),
+/// equals the sum of its hourly rows, over all stored time.
 async fn tiers_agree(s: &Store) {
     let hourly = s.rollups_hourly(&all(), 0, FAR).await.unwrap();
     assert!(!hourly.is_empty());
@@ -151,6 +154,12 @@ async fn tiers_agree(s: &Store) {
         let stored = s.rollups_up_to(&all(), from, to, tier).await.unwrap();
         let expected: Vec<RollupRow> = coarsen(&hourly, tier).into_values().collect();
         assert_eq!(stored, expected, "{tier:?} tier differs from its hours");
+    }
+    for table in Table::PROJECTIONS {
+        let stored = s.rollup_rows(table, 0, FAR).await.unwrap();
+        let expected: Vec<RollupRow> = project(&hourly, table).into_values().collect();
+        assert!(!stored.is_empty(), "{table:?} is empty");
+        assert_eq!(stored, expected, "{table:?} differs from its hours");
     }
 }
 
@@ -625,6 +634,28 @@ async fn grouped_reads_equal_grouping_the_rows(s: Store) {
             None,
             Some(&some_topic),
         ),
+        // Per municipality without channel and topic (the per-tenant projection).
+        (
+            Tier::Month,
+            GroupBy {
+                tenant: true,
+                first_response_hist: true,
+                ..GroupBy::default()
+            },
+            None,
+            None,
+        ),
+        (
+            Tier::Day,
+            GroupBy {
+                tenant: true,
+                time: true,
+                resolution_hist: true,
+                ..GroupBy::default()
+            },
+            None,
+            None,
+        ),
         // The staffing grid's arrivals, and everything in one row.
         (
             Tier::Hour,
@@ -657,6 +688,16 @@ async fn grouped_reads_equal_grouping_the_rows(s: Store) {
             .await
             .unwrap();
         assert_eq!(got, want, "{tier:?} {by:?} {channel:?} {topic:?}");
+        // Every tenant at once (the national view) reads the projections where it can, with
+        // the same sums.
+        let got = s
+            .rollups_grouped_in(Scope::All, from, to, tier, by, channel, topic)
+            .await
+            .unwrap();
+        assert_eq!(
+            got, want,
+            "all tenants: {tier:?} {by:?} {channel:?} {topic:?}"
+        );
     }
     // Nothing in the period: no rows.
     let none = s
@@ -733,7 +774,8 @@ async fn history_spread_over_team_members(s: Store) {
 
 /// Deletes all rollup rows behind the store's back, as in a database from before 0007.
 async fn wipe(db: &TestDb) {
-    wipe_tables(db, &["rollups", "rollups_daily", "rollups_monthly"]).await;
+    let all: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+    wipe_tables(db, &all).await;
 }
 
 async fn wipe_tables(db: &TestDb, tables: &[&str]) {
@@ -773,8 +815,8 @@ async fn rebuild_restores_every_tier(db: TestDb) {
         .unwrap();
     let snapshot = |s: Store| async move {
         let mut out = vec![];
-        for tier in Tier::ALL {
-            out.push(s.rollups_up_to(&all(), 0, FAR, tier).await.unwrap());
+        for table in Table::ALL {
+            out.push(s.rollup_rows(table, 0, FAR).await.unwrap());
         }
         out
     };
@@ -800,6 +842,11 @@ async fn rebuild_restores_every_tier(db: TestDb) {
     tiers_agree(&s).await;
     // At start-up: a database from before 0009 gets its days and months from its hours…
     wipe_tables(&db, &["rollups_daily", "rollups_monthly"]).await;
+    s.migrate().await.unwrap();
+    assert_eq!(snapshot(s.clone()).await, before);
+    // …one from before 0015 its projections from its days…
+    let projections: Vec<&str> = Table::PROJECTIONS.iter().map(|t| t.name()).collect();
+    wipe_tables(&db, &projections).await;
     s.migrate().await.unwrap();
     assert_eq!(snapshot(s.clone()).await, before);
     // …and one from before 0007 everything from the raw tables.
