@@ -20,7 +20,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use loket_core::metrics::figures::BACKLOG_BUCKETS;
 use loket_core::metrics::{Period, hour_of_week, local_day};
 use loket_core::{Role, TenantKind};
-use loket_store::dashboard::DashFilter;
+use loket_store::dashboard::{DashFilter, StartedCounts};
 use loket_store::rollups::{GroupBy, RollupRow, Scope, Tier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -681,28 +681,62 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     // planned per municipality and pool.
     let how_from = from.max(to - 14 * 86_400_000);
     // The reads are independent: they run at the same time, each on its own connection.
+    // Nationally (every municipality: millions of conversations a year) service levels and
+    // satisfaction come from the rollups' counters, and the timing sample follows the rollups.
     let (
-        (reads, t_rollups),
+        ((reads, t_rollups), national_tm),
         ((sla, tm), t_sla),
         (answers, t_csat),
         (open, t_backlog),
         (hours, t_hours),
     ) = tokio::try_join!(
-        timed(read_rollups(ctx, &tenants, from, to)),
+        async {
+            let r = timed(read_rollups(ctx, &tenants, from, to)).await?;
+            if !national {
+                return Ok((r, None));
+            }
+            let started =
+                r.0.kinds
+                    .iter()
+                    .filter(|x| keep(x, ctx.filters))
+                    .map(|x| x.new_conversations)
+                    .sum();
+            let tm = timings(ctx, &dfilter, started, false, from, to).await?;
+            Ok((r, Some(tm)))
+        },
         // Service levels, then the timing sample sized by the conversations found there:
         // business time (each municipality's opening hours; not for the national view,
-        // where every municipality has its own) and handle time.
+        // where every municipality has its own) and handle time. Nationally only the
+        // deadlines still running, which the counters cannot know.
         timed(async {
+            if national {
+                let (first, resolution) = limited(
+                    state,
+                    state.store.deadlines_running(&dfilter, from, to, ms(now)),
+                )
+                .await?;
+                let running = StartedCounts {
+                    first_total: -first,
+                    resolution_total: -resolution,
+                    ..StartedCounts::default()
+                };
+                return Ok((running, None));
+            }
             let sla = limited(
                 state,
                 state.store.started_counts(&dfilter, from, to, ms(now)),
             )
             .await?;
             let tm = timings(ctx, &dfilter, sla.started, !national, from, to).await?;
-            Ok((sla, tm))
+            Ok((sla, Some(tm)))
         }),
         // Satisfaction answers: the totals here, per topic, team and agent further down.
-        timed(limited(state, state.store.csat_rows(&dfilter, from, to))),
+        timed(async {
+            if national {
+                return Ok(vec![]);
+            }
+            limited(state, state.store.csat_rows(&dfilter, from, to)).await
+        }),
         timed(limited(
             state,
             state.store.open_conversation_starts(&dfilter)
@@ -767,6 +801,30 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         .filter(|r| keep(r, ctx.filters))
         .collect();
     let total = RollupRow::total(rows.iter().copied());
+    let (sla, answers) = if national {
+        // The counters of the rows kept, less the deadlines still running (`sla` holds those
+        // negated); satisfaction per topic and score.
+        let sla = StartedCounts {
+            started: total.new_conversations,
+            first_met: total.sla_first_met,
+            first_total: total.sla_first_due + sla.first_total,
+            resolution_met: total.sla_resolution_met,
+            resolution_total: total.sla_resolution_due + sla.resolution_total,
+            handle_seconds: 0,
+        };
+        let mut answers = vec![];
+        for r in &rows {
+            for (k, n) in (1..).zip(r.csat) {
+                if n > 0 {
+                    answers.push((None, None, r.topic.clone(), k, n));
+                }
+            }
+        }
+        (sla, answers)
+    } else {
+        (sla, answers)
+    };
+    let tm = national_tm.or(tm).unwrap_or_default();
     let csat = loket_store::dashboard::CsatCounts {
         answers: answers.iter().map(|a| a.4).sum(),
         score_sum: answers.iter().map(|a| a.3 * a.4).sum(),
@@ -1724,6 +1782,7 @@ fn nearest_rank(v: &[u64], p: usize) -> Option<u64> {
 }
 
 /// Business-time first responses and resolutions, and handle times, of one timing sample.
+#[derive(Default)]
 struct Timings {
     first_response: Vec<u64>,
     resolution: Vec<u64>,

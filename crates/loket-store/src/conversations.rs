@@ -2,7 +2,7 @@
 //! together with its line in the append-only activity history.
 
 use crate::rollups::{
-    RollupDeltas, apply_rollups, conv_key, seconds_between, sentiment_of_analysis,
+    RollupDeltas, apply_rollups, conv_key, seconds_between, sentiment_of_analysis, sla_contribution,
 };
 use crate::{
     BeginWrite, ConversationRow, EventRow, IdentityRow, InboxFilter, InboxRow, Ingested,
@@ -188,6 +188,15 @@ impl Store {
                         event!(tx, c.id, &c.tenant_code, actor, "heropend", "Nieuw bericht van de inwoner", now);
                         let k = conv_key!(tx, c.id);
                         deltas.at(k.key(now)).reopens += 1;
+                        // The new resolution deadline may turn the first resolution's service
+                        // level (judged against the deadline in force) around.
+                        let first_resolved: Option<i64> = sqlx::query_scalar("SELECT first_resolved_at FROM conversations WHERE id = $1")
+                            .bind(c.id).fetch_one(&mut *tx).await?;
+                        let (d0, m0) = sla_contribution(c.resolution_due, first_resolved);
+                        let (d1, m1) = sla_contribution(m.resolution_due, first_resolved);
+                        let d = deltas.at(k.key(k.created_at));
+                        d.sla_resolution_due += d1 - d0;
+                        d.sla_resolution_met += m1 - m0;
                     }
                     (c.id, c.tenant_code, false)
                 }
@@ -206,6 +215,7 @@ impl Store {
                     let d = deltas.at(k.key(now));
                     d.new_conversations += 1;
                     d.count_sentiment(sentiment.as_deref());
+                    d.count_deadlines(m.first_response_due, None, m.resolution_due, None);
                     event!(tx, id, &m.tenant_code, actor, "aangemaakt", format!("Nieuw gesprek via {}", m.channel), now);
                     index_doc!(tx, &m.tenant_code, Some(id), Some(contact_id), "contact", contact_id, &m.author_name);
                     (id, m.tenant_code.clone(), true)
@@ -426,6 +436,7 @@ impl Store {
                     d.first_responses += 1;
                     d.pool_handled += i64::from(k.by_pool);
                     d.first_response_hist.record(seconds_between(k.created_at, now));
+                    deltas.at(k.key(k.created_at)).sla_first_met += sla_contribution(c.first_response_due, Some(now)).1;
                 }
                 apply_rollups!(tx, deltas);
                 let name: String = sqlx::query_scalar("SELECT display_name FROM tenants WHERE code = $1")
@@ -494,12 +505,13 @@ impl Store {
                     let k = conv_key!(tx, id);
                     let mut deltas = RollupDeltas::default();
                     let d = deltas.at(k.key(now));
+                    if was_resolved && !resolved {
+                        d.reopens += 1;
+                    }
                     if resolved && first_resolved.is_none() {
                         d.resolutions += 1;
                         d.resolution_hist.record(seconds_between(k.created_at, now));
-                    }
-                    if was_resolved && !resolved {
-                        d.reopens += 1;
+                        deltas.at(k.key(k.created_at)).sla_resolution_met += sla_contribution(c.resolution_due, Some(now)).1;
                     }
                     apply_rollups!(tx, deltas);
                     ("status", format!("Status: {} → {}", from.label_nl(), to.label_nl()))

@@ -1,6 +1,7 @@
 //! Satisfaction surveys (CSAT): one per conversation, created when it is first resolved; the
 //! resident answers once with the survey's random token.
 
+use crate::rollups::{RollupDeltas, RollupKey, apply_rollups, hour_of};
 use crate::{BeginWrite, Result, Store, StoreError, now_ms, with_pool};
 use serde::Serialize;
 
@@ -89,9 +90,30 @@ impl Store {
             return Err(StoreError::Invalid("de score is 1 tot en met 5".into()));
         }
         let now = now_ms();
-        let row: Option<CsatSurveyRow> = with_pool!(self, p => sqlx::query_as(
-            "UPDATE csat_surveys SET score = $1, comment = $2, answered_at = $3 WHERE token = $4 AND answered_at IS NULL RETURNING *")
-            .bind(score).bind(comment).bind(now).bind(token).fetch_optional(p).await?);
+        // The answer and its count in the rollups (the survey's attribution, channel, topic and
+        // hour of creation) in one transaction.
+        let row: Option<CsatSurveyRow> = with_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let row: Option<CsatSurveyRow> = sqlx::query_as(
+                "UPDATE csat_surveys SET score = $1, comment = $2, answered_at = $3 WHERE token = $4 AND answered_at IS NULL RETURNING *")
+                .bind(score).bind(comment).bind(now).bind(token).fetch_optional(&mut *tx).await?;
+            if let Some(r) = &row {
+                let behalf: Option<String> = sqlx::query_scalar("SELECT behalf_code FROM csat_surveys WHERE id = $1")
+                    .bind(r.id).fetch_one(&mut *tx).await?;
+                if let Some(behalf) = behalf {
+                    let mut deltas = RollupDeltas::default();
+                    deltas.at(RollupKey {
+                        tenant_code: behalf,
+                        hour_start: hour_of(r.created_at),
+                        channel: r.channel.clone(),
+                        topic: r.topic.clone().unwrap_or_default(),
+                    }).count_csat(score);
+                    apply_rollups!(tx, deltas);
+                }
+            }
+            tx.commit().await?;
+            row
+        });
         match row {
             Some(r) => Ok(r),
             None => {

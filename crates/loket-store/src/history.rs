@@ -61,6 +61,12 @@ impl HistoryBatch {
             let r = at!(c.created_at);
             r.new_conversations += 1;
             r.count_sentiment(c.sentiment.as_deref());
+            r.count_deadlines(
+                c.first_response_due,
+                c.first_response_at,
+                c.resolution_due,
+                c.first_resolved_at,
+            );
             for (dir, _, t) in &c.messages {
                 match *dir {
                     "in" => at!(*t).inbound += 1,
@@ -78,6 +84,10 @@ impl HistoryBatch {
                 let r = at!(t);
                 r.resolutions += 1;
                 r.resolution_hist.record(seconds_between(c.created_at, t));
+                // The survey is created at the first resolution (see `insert_history`).
+                if let Some(score) = c.csat_score {
+                    at!(t).count_csat(score);
+                }
             }
             for &t in &c.reopened_at {
                 at!(t).reopens += 1;

@@ -260,8 +260,18 @@ impl TierSql {
         let (table, col) = (t.name(), t.tier.column());
         let key_where = format!("tenant_code = $1 AND {col} = $2 AND channel = $3 AND topic = $4");
         TierSql {
-            // The hourly statement with the table and its key column substituted.
-            upsert: UPSERT.replace("rollups", table).replace("hour_start", col),
+            upsert: format!(
+                "INSERT INTO {table} (tenant_code, {col}, channel, topic, {names})
+                 VALUES ($1, $2, $3, $4, {values})
+                 ON CONFLICT (tenant_code, {col}, channel, topic) DO UPDATE SET {sets}",
+                names = COUNTERS.join(", "),
+                values = placeholders(5, COUNTERS.len()),
+                sets = COUNTERS
+                    .iter()
+                    .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             get_hist: format!(
                 "SELECT first_response_hist, resolution_hist FROM {table} WHERE {key_where}"
             ),
@@ -269,13 +279,13 @@ impl TierSql {
                 "UPDATE {table} SET first_response_hist = $5, resolution_hist = $6 WHERE {key_where}"
             ),
             insert: format!(
-                "INSERT INTO {table} (tenant_code, {col}, channel, topic, inbound, outbound, new_conversations, first_responses,
-                   first_response_hist, resolutions, resolution_hist, reopens, pool_handled, sentiment_positive, sentiment_neutral, sentiment_negative) "
+                "INSERT INTO {table} (tenant_code, {col}, channel, topic, first_response_hist, resolution_hist, {}) ",
+                COUNTERS.join(", ")
             ),
             select: format!(
-                "SELECT tenant_code, {col} AS hour_start, channel, topic, inbound, outbound, new_conversations, first_responses,
-                   first_response_hist, resolutions, resolution_hist, reopens, pool_handled, sentiment_positive, sentiment_neutral, sentiment_negative
-                 FROM {table}"
+                "SELECT tenant_code, {col} AS hour_start, channel, topic, first_response_hist, resolution_hist, {}
+                 FROM {table}",
+                COUNTERS.join(", ")
             ),
         }
     }
@@ -375,9 +385,102 @@ pub struct RollupRow {
     pub sentiment_positive: i64,
     pub sentiment_neutral: i64,
     pub sentiment_negative: i64,
+    /// Conversations started with a first-response deadline, and of those the ones answered
+    /// no later than it (counted at the start, when answered).
+    pub sla_first_due: i64,
+    pub sla_first_met: i64,
+    /// The same for the resolution deadline and the first resolution.
+    pub sla_resolution_due: i64,
+    pub sla_resolution_met: i64,
+    /// Satisfaction answers per score 1–5 (at the survey's creation).
+    pub csat: [i64; 5],
 }
 
+/// The counter columns of every rollup table, in the order of [`RollupRow::counters`].
+pub const COUNTERS: [&str; 19] = [
+    "inbound",
+    "outbound",
+    "new_conversations",
+    "first_responses",
+    "resolutions",
+    "reopens",
+    "pool_handled",
+    "sentiment_positive",
+    "sentiment_neutral",
+    "sentiment_negative",
+    "sla_first_due",
+    "sla_first_met",
+    "sla_resolution_due",
+    "sla_resolution_met",
+    "csat_1",
+    "csat_2",
+    "csat_3",
+    "csat_4",
+    "csat_5",
+];
+
 impl RollupRow {
+    /// The counters in the order of [`COUNTERS`].
+    pub fn counters(&self) -> [i64; 19] {
+        let c = &self.csat;
+        [
+            self.inbound,
+            self.outbound,
+            self.new_conversations,
+            self.first_responses,
+            self.resolutions,
+            self.reopens,
+            self.pool_handled,
+            self.sentiment_positive,
+            self.sentiment_neutral,
+            self.sentiment_negative,
+            self.sla_first_due,
+            self.sla_first_met,
+            self.sla_resolution_due,
+            self.sla_resolution_met,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+        ]
+    }
+
+    fn counters_mut(&mut self) -> [&mut i64; 19] {
+        let [c1, c2, c3, c4, c5] = &mut self.csat;
+        [
+            &mut self.inbound,
+            &mut self.outbound,
+            &mut self.new_conversations,
+            &mut self.first_responses,
+            &mut self.resolutions,
+            &mut self.reopens,
+            &mut self.pool_handled,
+            &mut self.sentiment_positive,
+            &mut self.sentiment_neutral,
+            &mut self.sentiment_negative,
+            &mut self.sla_first_due,
+            &mut self.sla_first_met,
+            &mut self.sla_resolution_due,
+            &mut self.sla_resolution_met,
+            c1,
+            c2,
+            c3,
+            c4,
+            c5,
+        ]
+    }
+
+    /// Satisfaction answers: count, sum of the scores, and scores of 4 or 5.
+    pub fn csat_counts(&self) -> (i64, i64, i64) {
+        let c = &self.csat;
+        (
+            c.iter().sum(),
+            c.iter().zip(1..).map(|(n, k)| n * k).sum(),
+            c[3] + c[4],
+        )
+    }
+
     /// An empty change for `key`.
     pub fn at(key: &RollupKey) -> Self {
         Self {
@@ -400,18 +503,11 @@ impl RollupRow {
 
     /// Adds the counters and histograms of `o` (its key is ignored).
     pub fn add(&mut self, o: &RollupRow) {
-        self.inbound += o.inbound;
-        self.outbound += o.outbound;
-        self.new_conversations += o.new_conversations;
-        self.first_responses += o.first_responses;
+        for (a, b) in self.counters_mut().into_iter().zip(o.counters()) {
+            *a += b;
+        }
         self.first_response_hist.merge(&o.first_response_hist);
-        self.resolutions += o.resolutions;
         self.resolution_hist.merge(&o.resolution_hist);
-        self.reopens += o.reopens;
-        self.pool_handled += o.pool_handled;
-        self.sentiment_positive += o.sentiment_positive;
-        self.sentiment_neutral += o.sentiment_neutral;
-        self.sentiment_negative += o.sentiment_negative;
     }
 
     /// Counts a new conversation with the sentiment of its first message.
@@ -421,6 +517,31 @@ impl RollupRow {
             Some("neutraal") => self.sentiment_neutral += 1,
             Some("negatief") => self.sentiment_negative += 1,
             _ => {}
+        }
+    }
+
+    /// Counts the deadlines of a conversation in the row of its start, and whether it was
+    /// answered and first resolved in time (as far as that happened yet): the service level's
+    /// counters as a scan of the conversations computes them.
+    pub fn count_deadlines(
+        &mut self,
+        first_due: Option<i64>,
+        first_at: Option<i64>,
+        resolution_due: Option<i64>,
+        first_resolved_at: Option<i64>,
+    ) {
+        let (d, m) = sla_contribution(first_due, first_at);
+        self.sla_first_due += d;
+        self.sla_first_met += m;
+        let (d, m) = sla_contribution(resolution_due, first_resolved_at);
+        self.sla_resolution_due += d;
+        self.sla_resolution_met += m;
+    }
+
+    /// Counts one satisfaction answer (scores outside 1–5 are never stored).
+    pub fn count_csat(&mut self, score: i64) {
+        if let Some(k) = usize::try_from(score - 1).ok().filter(|k| *k < 5) {
+            self.csat[k] += 1;
         }
     }
 
@@ -434,16 +555,16 @@ impl RollupRow {
     }
 
     pub(crate) fn is_zero(&self) -> bool {
-        self.inbound == 0
-            && self.outbound == 0
-            && self.new_conversations == 0
-            && self.first_responses == 0
-            && self.resolutions == 0
-            && self.reopens == 0
-            && self.pool_handled == 0
-            && self.sentiment_positive == 0
-            && self.sentiment_neutral == 0
-            && self.sentiment_negative == 0
+        self.counters().iter().all(|c| *c == 0)
+    }
+}
+
+/// What one deadline adds to the service-level counters: (has a deadline, met it), where met
+/// means done no later than the deadline.
+pub fn sla_contribution(due: Option<i64>, done_at: Option<i64>) -> (i64, i64) {
+    match due {
+        None => (0, 0),
+        Some(due) => (1, i64::from(done_at.is_some_and(|t| t <= due))),
     }
 }
 
@@ -537,21 +658,6 @@ macro_rules! conv_key {
 }
 pub(crate) use conv_key;
 
-const UPSERT: &str = "INSERT INTO rollups (tenant_code, hour_start, channel, topic, inbound, outbound, new_conversations, first_responses,
-       resolutions, reopens, pool_handled, sentiment_positive, sentiment_neutral, sentiment_negative)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT (tenant_code, hour_start, channel, topic) DO UPDATE SET
-       inbound = rollups.inbound + excluded.inbound,
-       outbound = rollups.outbound + excluded.outbound,
-       new_conversations = rollups.new_conversations + excluded.new_conversations,
-       first_responses = rollups.first_responses + excluded.first_responses,
-       resolutions = rollups.resolutions + excluded.resolutions,
-       reopens = rollups.reopens + excluded.reopens,
-       pool_handled = rollups.pool_handled + excluded.pool_handled,
-       sentiment_positive = rollups.sentiment_positive + excluded.sentiment_positive,
-       sentiment_neutral = rollups.sentiment_neutral + excluded.sentiment_neutral,
-       sentiment_negative = rollups.sentiment_negative + excluded.sentiment_negative";
-
 /// Applies `$deltas` ([`RollupDeltas`]) inside transaction `$tx` to every table
 /// ([`Table::ALL`]: the full hours, days and months, then the projections), each in key order.
 macro_rules! apply_rollups {
@@ -574,23 +680,15 @@ macro_rules! apply_at {
     ($tx:expr, $table:expr, $d:expr) => {{
         let d: &$crate::rollups::RollupRow = $d;
         let sql = $crate::rollups::Table::sql($table);
-        sqlx::query(&sql.upsert)
+        let mut q = sqlx::query(&sql.upsert)
             .bind(&d.tenant_code)
             .bind(d.hour_start)
             .bind(&d.channel)
-            .bind(&d.topic)
-            .bind(d.inbound)
-            .bind(d.outbound)
-            .bind(d.new_conversations)
-            .bind(d.first_responses)
-            .bind(d.resolutions)
-            .bind(d.reopens)
-            .bind(d.pool_handled)
-            .bind(d.sentiment_positive)
-            .bind(d.sentiment_neutral)
-            .bind(d.sentiment_negative)
-            .execute(&mut *$tx)
-            .await?;
+            .bind(&d.topic);
+        for c in d.counters() {
+            q = q.bind(c);
+        }
+        q.execute(&mut *$tx).await?;
         if d.first_response_hist.count() > 0 || d.resolution_hist.count() > 0 {
             let (f, r): (Option<String>, Option<String>) = sqlx::query_as(&sql.get_hist)
                 .bind(&d.tenant_code)
@@ -629,11 +727,11 @@ macro_rules! insert_tier {
             let mut qb = sqlx::QueryBuilder::new(&tier.sql().insert);
             qb.push_values(chunk, |mut b, d| {
                 b.push_bind(&d.tenant_code).push_bind(d.hour_start).push_bind(&d.channel).push_bind(&d.topic)
-                    .push_bind(d.inbound).push_bind(d.outbound).push_bind(d.new_conversations).push_bind(d.first_responses)
-                    .push_bind($crate::rollups::hist_text(&d.first_response_hist)).push_bind(d.resolutions)
-                    .push_bind($crate::rollups::hist_text(&d.resolution_hist))
-                    .push_bind(d.reopens).push_bind(d.pool_handled).push_bind(d.sentiment_positive)
-                    .push_bind(d.sentiment_neutral).push_bind(d.sentiment_negative);
+                    .push_bind($crate::rollups::hist_text(&d.first_response_hist))
+                    .push_bind($crate::rollups::hist_text(&d.resolution_hist));
+                for c in d.counters() {
+                    b.push_bind(c);
+                }
             });
             qb.push(format!(
                 " ON CONFLICT (tenant_code, {c}, channel, topic) DO NOTHING RETURNING tenant_code, {c}, channel, topic",
@@ -669,6 +767,15 @@ struct StoredRollup {
     sentiment_positive: i64,
     sentiment_neutral: i64,
     sentiment_negative: i64,
+    sla_first_due: i64,
+    sla_first_met: i64,
+    sla_resolution_due: i64,
+    sla_resolution_met: i64,
+    csat_1: i64,
+    csat_2: i64,
+    csat_3: i64,
+    csat_4: i64,
+    csat_5: i64,
 }
 
 impl TryFrom<StoredRollup> for RollupRow {
@@ -691,6 +798,11 @@ impl TryFrom<StoredRollup> for RollupRow {
             sentiment_positive: s.sentiment_positive,
             sentiment_neutral: s.sentiment_neutral,
             sentiment_negative: s.sentiment_negative,
+            sla_first_due: s.sla_first_due,
+            sla_first_met: s.sla_first_met,
+            sla_resolution_due: s.sla_resolution_due,
+            sla_resolution_met: s.sla_resolution_met,
+            csat: [s.csat_1, s.csat_2, s.csat_3, s.csat_4, s.csat_5],
         })
     }
 }
@@ -736,9 +848,23 @@ struct RawContacts {
     pos: i64,
     neu: i64,
     neg: i64,
+    first_due: i64,
+    first_met: i64,
+    resolution_due: i64,
+    resolution_met: i64,
 }
 
-/// The six grouped scans behind [`Store::rollups_raw`] and [`Store::rebuild_rollups`].
+#[derive(sqlx::FromRow)]
+struct RawCsat {
+    tenant: String,
+    hour: i64,
+    channel: String,
+    topic: String,
+    score: i64,
+    n: i64,
+}
+
+/// The seven grouped scans behind [`Store::rollups_raw`] and [`Store::rebuild_rollups`].
 struct RawScan {
     tenants: Vec<String>,
     from: i64,
@@ -750,6 +876,7 @@ struct RawScan {
     fr_sql: String,
     res_sql: String,
     reopen_sql: String,
+    csat_sql: String,
 }
 
 type RawParts = (
@@ -759,6 +886,7 @@ type RawParts = (
     Vec<RawDuration>,
     Vec<RawDuration>,
     Vec<RawCount>,
+    Vec<RawCsat>,
 );
 
 /// Binds the tenant lists and the period of `$scan` to query `$q`.
@@ -798,7 +926,10 @@ macro_rules! raw_fetch {
             q = q.bind(d);
         }
         let reopens: Vec<RawCount> = q.fetch_all($e).await?;
-        (inb, outb, contacts, frs, res, reopens)
+        let csat: Vec<RawCsat> = bind_scope!(scan, sqlx::query_as(&scan.csat_sql))
+            .fetch_all($e)
+            .await?;
+        (inb, outb, contacts, frs, res, reopens, csat)
     }};
 }
 
@@ -835,7 +966,11 @@ impl RawScan {
             "SELECT {key}, {h} AS hour, COUNT(*) AS n,
                COALESCE(SUM(CASE WHEN c.sentiment = 'positief' THEN 1 ELSE 0 END), 0) AS pos,
                COALESCE(SUM(CASE WHEN c.sentiment = 'neutraal' THEN 1 ELSE 0 END), 0) AS neu,
-               COALESCE(SUM(CASE WHEN c.sentiment = 'negatief' THEN 1 ELSE 0 END), 0) AS neg
+               COALESCE(SUM(CASE WHEN c.sentiment = 'negatief' THEN 1 ELSE 0 END), 0) AS neg,
+               COALESCE(SUM(CASE WHEN c.first_response_due IS NOT NULL THEN 1 ELSE 0 END), 0) AS first_due,
+               COALESCE(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.first_response_at <= c.first_response_due THEN 1 ELSE 0 END), 0) AS first_met,
+               COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL THEN 1 ELSE 0 END), 0) AS resolution_due,
+               COALESCE(SUM(CASE WHEN c.first_resolved_at IS NOT NULL AND c.first_resolved_at <= c.resolution_due THEN 1 ELSE 0 END), 0) AS resolution_met
              FROM conversations c JOIN tenants t ON t.code = c.tenant_code
              WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b} {group}, {h}",
             h = hour("c.created_at")
@@ -856,8 +991,20 @@ impl RawScan {
             placeholders(b + 1, details.len()),
             h = hour("e.created_at")
         );
+        // Surveys count for their own attribution, channel and topic (copied from the
+        // conversation when created); the first two lists only keep the binds the same.
+        let team_s = team.replace("c.team_id", "s.team_id");
+        let csat_sql = format!(
+            "SELECT s.behalf_code AS tenant, {h} AS hour, s.channel AS channel, COALESCE(s.topic, '') AS topic, s.score AS score, COUNT(*) AS n
+             FROM csat_surveys s
+             WHERE (s.tenant_code IN ({tl}) OR s.behalf_code IN ({tl2})) AND s.behalf_code IN ({tl3}){team_s}
+               AND s.score IS NOT NULL AND s.created_at >= ${a} AND s.created_at < ${b}
+             GROUP BY s.behalf_code, s.channel, COALESCE(s.topic, ''), s.score, {h}",
+            h = hour("s.created_at")
+        );
         RawScan {
             tenants: tenants.to_vec(),
+            csat_sql,
             from,
             to,
             in_sql: msg_sql("in"),
@@ -872,7 +1019,7 @@ impl RawScan {
 
     /// The hourly rows from the scans' results, ordered by key.
     fn assemble(parts: RawParts) -> Vec<RollupRow> {
-        let (inb, outb, contacts, frs, res, reopens) = parts;
+        let (inb, outb, contacts, frs, res, reopens, csat) = parts;
         let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
         fn at(
             out: &mut BTreeMap<RollupKey, RollupRow>,
@@ -904,6 +1051,15 @@ impl RawScan {
             row.sentiment_positive += r.pos;
             row.sentiment_neutral += r.neu;
             row.sentiment_negative += r.neg;
+            row.sla_first_due += r.first_due;
+            row.sla_first_met += r.first_met;
+            row.sla_resolution_due += r.resolution_due;
+            row.sla_resolution_met += r.resolution_met;
+        }
+        for r in csat {
+            if let Some(k) = usize::try_from(r.score - 1).ok().filter(|k| *k < 5) {
+                at(&mut out, r.tenant, r.hour, r.channel, r.topic).csat[k] += r.n;
+            }
         }
         for r in frs {
             let row = at(&mut out, r.tenant, hour_of(r.at), r.channel, r.topic);
@@ -994,18 +1150,7 @@ fn grouped_sql(
     .collect();
     let mut sql = format!(
         "SELECT {} AS tenant_code, {} AS hour_start, {} AS channel, {} AS topic,
-           CAST(COALESCE(SUM(inbound), 0) AS BIGINT) AS inbound,
-           CAST(COALESCE(SUM(outbound), 0) AS BIGINT) AS outbound,
-           CAST(COALESCE(SUM(new_conversations), 0) AS BIGINT) AS new_conversations,
-           CAST(COALESCE(SUM(first_responses), 0) AS BIGINT) AS first_responses,
-           {} AS first_response_hist,
-           CAST(COALESCE(SUM(resolutions), 0) AS BIGINT) AS resolutions,
-           {} AS resolution_hist,
-           CAST(COALESCE(SUM(reopens), 0) AS BIGINT) AS reopens,
-           CAST(COALESCE(SUM(pool_handled), 0) AS BIGINT) AS pool_handled,
-           CAST(COALESCE(SUM(sentiment_positive), 0) AS BIGINT) AS sentiment_positive,
-           CAST(COALESCE(SUM(sentiment_neutral), 0) AS BIGINT) AS sentiment_neutral,
-           CAST(COALESCE(SUM(sentiment_negative), 0) AS BIGINT) AS sentiment_negative
+           {} AS first_response_hist, {} AS resolution_hist, {sums}
          FROM {} WHERE {scope_sql} AND {col} >= ${} AND {col} < ${}",
         key(by.tenant, "tenant_code", "''"),
         key(by.time, col, "CAST(0 AS BIGINT)"),
@@ -1015,7 +1160,12 @@ fn grouped_sql(
         hist(by.resolution_hist, "resolution_hist"),
         table.name(),
         next,
-        next + 1
+        next + 1,
+        sums = COUNTERS
+            .iter()
+            .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     next += 2;
     if channel {

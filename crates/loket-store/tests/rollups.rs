@@ -6,6 +6,7 @@
 use loket_core::ConversationState;
 use loket_core::metrics::Histogram;
 use loket_store::conversations::{Actor, Change, NewOutgoing};
+use loket_store::csat::NewCsatSurvey;
 use loket_store::dashboard::DashFilter;
 use loket_store::history::{HistoryBatch, HistoryConversation};
 use loket_store::rollups::{
@@ -233,14 +234,20 @@ async fn rollups_match_raw_scan(s: Store) {
             format!("u{i}")
         };
         let topic = (i % 4 != 0).then_some(if i % 2 == 0 { "afval" } else { "wegen" });
+        // Deadlines still running, already passed, and none.
+        let (soon, passed) = (Some(now_ms() + 3_600_000), Some(now_ms() - 60_000));
+        let (first_response_due, resolution_due) = match i % 4 {
+            0 => (soon, soon),
+            1 => (passed, passed),
+            2 => (None, None),
+            _ => (soon, passed),
+        };
         let r = s
-            .ingest(&inbound(
-                tenant,
-                &format!("m{i}"),
-                &author,
-                topic,
-                sentiments[i % 3],
-            ))
+            .ingest(&NewInbound {
+                first_response_due,
+                resolution_due,
+                ..inbound(tenant, &format!("m{i}"), &author, topic, sentiments[i % 3])
+            })
             .await
             .unwrap();
         ids.push(r.conversation_id);
@@ -297,10 +304,37 @@ async fn rollups_match_raw_scan(s: Store) {
     for &id in &ids[..7] {
         state(&s, id, ConversationState::Opgelost).await;
     }
-    // Reopen by a new message of the resident (ids[2]: author u2w, GM0344, topic afval).
-    s.ingest(&inbound("GM0344", "m2c", "u2w", Some("afval"), "negatief"))
-        .await
-        .unwrap();
+    // Reopen by a new message of the resident (ids[2]: author u2w, GM0344, topic afval),
+    // which sets a resolution deadline where there was none: its first resolution now counts
+    // as met (the deadline in force).
+    s.ingest(&NewInbound {
+        resolution_due: Some(now_ms() + 7_200_000),
+        ..inbound("GM0344", "m2c", "u2w", Some("afval"), "negatief")
+    })
+    .await
+    .unwrap();
+    // Satisfaction answers (and one survey left unanswered).
+    for (id, score) in [(ids[0], Some(5)), (ids[3], Some(2)), (ids[6], None)] {
+        let c = s.conversation(id, &all()).await.unwrap();
+        let survey = s
+            .create_csat_survey(&NewCsatSurvey {
+                conversation_id: id,
+                tenant_code: c.tenant_code.clone(),
+                team_id: None,
+                agent_id: None,
+                topic: c.topic.clone(),
+                channel: c.channel.clone(),
+                token: format!("t{id}"),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(score) = score {
+            s.answer_csat_survey(&survey.token, score, None)
+                .await
+                .unwrap();
+        }
+    }
     // Reopen by hand, and resolve again: not a second first resolution.
     state(&s, ids[3], ConversationState::Open).await;
     state(&s, ids[3], ConversationState::Opgelost).await;
@@ -323,6 +357,43 @@ async fn rollups_match_raw_scan(s: Store) {
     assert_eq!(t.resolution_hist.count(), 7);
     assert_eq!(t.reopens, 2);
     assert_eq!(t.pool_handled, 1);
+    assert_eq!(t.csat, [0, 1, 0, 0, 1]);
+    assert_eq!(t.csat_counts(), (2, 7, 1));
+    assert!(t.sla_first_due > 0 && t.sla_first_met > 0 && t.sla_resolution_due > 0);
+    // The service level from the counters, less the deadlines still running, equals the scan
+    // of the conversations, for every tenant and for one.
+    let now = now_ms();
+    let (from, to) = (now - 86_400_000, now + 7_200_000);
+    for (tenants, all_tenants) in [(all(), true), (vec!["GM0344".to_string()], false)] {
+        let f = DashFilter {
+            tenants: tenants.clone(),
+            all_tenants,
+            ..Default::default()
+        };
+        let scan = s.started_counts(&f, from, to, now).await.unwrap();
+        let rows = s.rollups_hourly(&tenants, from, to).await.unwrap();
+        let c = RollupRow::total(&rows);
+        let (first, resolution) = s.deadlines_running(&f, from, to, now).await.unwrap();
+        assert_eq!(
+            (
+                c.sla_first_met,
+                c.sla_first_due - first,
+                c.sla_resolution_met,
+                c.sla_resolution_due - resolution
+            ),
+            (
+                scan.first_met,
+                scan.first_total,
+                scan.resolution_met,
+                scan.resolution_total
+            ),
+            "{tenants:?}"
+        );
+        let answers = s.csat_rows(&f, from, to).await.unwrap();
+        let n: i64 = answers.iter().map(|a| a.4).sum();
+        let sum: i64 = answers.iter().map(|a| a.3 * a.4).sum();
+        assert_eq!((c.csat_counts().0, c.csat_counts().1), (n, sum));
+    }
     assert_eq!(
         (
             t.sentiment_positive,
