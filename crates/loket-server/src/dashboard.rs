@@ -21,7 +21,7 @@ use loket_core::metrics::figures::BACKLOG_BUCKETS;
 use loket_core::metrics::{Period, hour_of_week, local_day};
 use loket_core::{Role, TenantKind};
 use loket_store::dashboard::{DashFilter, StartedCounts};
-use loket_store::rollups::{GroupBy, RollupRow, Scope, Tier};
+use loket_store::rollups::{GroupBy, RollupRow, Scope, SlaCounts, Tier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -685,7 +685,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     // satisfaction come from the rollups' counters, and the timing sample follows the rollups.
     let (
         ((reads, t_rollups), national_tm),
-        ((sla, tm), t_sla),
+        (((running, started), tm), t_sla),
         (answers, t_csat),
         (open, t_backlog),
         (hours, t_hours),
@@ -704,31 +704,22 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             let tm = timings(ctx, &dfilter, started, false, from, to).await?;
             Ok((r, Some(tm)))
         },
-        // Service levels, then the timing sample sized by the conversations found there:
-        // business time (each municipality's opening hours; not for the national view,
-        // where every municipality has its own) and handle time. Nationally only the
-        // deadlines still running, which the counters cannot know.
+        // The deadlines still running (the service level's counters are in the rollups),
+        // then (not nationally) the conversations started and their handle time, and the
+        // timing sample sized by them: business time (each municipality's opening hours; not
+        // for the national view, where every municipality has its own) and handle time.
         timed(async {
-            if national {
-                let (first, resolution) = limited(
-                    state,
-                    state.store.deadlines_running(&dfilter, from, to, ms(now)),
-                )
-                .await?;
-                let running = StartedCounts {
-                    first_total: -first,
-                    resolution_total: -resolution,
-                    ..StartedCounts::default()
-                };
-                return Ok((running, None));
-            }
-            let sla = limited(
+            let running = limited(
                 state,
-                state.store.started_counts(&dfilter, from, to, ms(now)),
+                state.store.deadlines_running(&dfilter, from, to, ms(now)),
             )
             .await?;
-            let tm = timings(ctx, &dfilter, sla.started, !national, from, to).await?;
-            Ok((sla, Some(tm)))
+            if national {
+                return Ok(((running, StartedCounts::default()), None));
+            }
+            let started = limited(state, state.store.started_counts(&dfilter, from, to)).await?;
+            let tm = timings(ctx, &dfilter, started.started, true, from, to).await?;
+            Ok(((running, started), Some(tm)))
         }),
         // Satisfaction answers: the totals here, per topic, team and agent further down.
         timed(async {
@@ -801,17 +792,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         .filter(|r| keep(r, ctx.filters))
         .collect();
     let total = RollupRow::total(rows.iter().copied());
-    let (sla, answers) = if national {
-        // The counters of the rows kept, less the deadlines still running (`sla` holds those
-        // negated); satisfaction per topic and score.
-        let sla = StartedCounts {
-            started: total.new_conversations,
-            first_met: total.sla_first_met,
-            first_total: total.sla_first_due + sla.first_total,
-            resolution_met: total.sla_resolution_met,
-            resolution_total: total.sla_resolution_due + sla.resolution_total,
-            handle_seconds: 0,
-        };
+    let sla = SlaCounts::of(&total, running);
+    // Nationally satisfaction per topic and score from the rollups' counters.
+    let answers = if national {
         let mut answers = vec![];
         for r in &rows {
             for (k, n) in (1..).zip(r.csat) {
@@ -820,9 +803,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 }
             }
         }
-        (sla, answers)
+        answers
     } else {
-        (sla, answers)
+        answers
     };
     let tm = national_tm.or(tm).unwrap_or_default();
     let csat = loket_store::dashboard::CsatCounts {
@@ -905,10 +888,13 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         },
         Tile {
             label: "Servicenorm eerste reactie".into(),
-            value: pct(sla.first_met, sla.first_total),
+            value: pct(sla.first_met, sla.first_met + sla.first_breached),
             note: format!(
                 "afhandeling {} binnen de norm",
-                pct(sla.resolution_met, sla.resolution_total)
+                pct(
+                    sla.resolution_met,
+                    sla.resolution_met + sla.resolution_breached
+                )
             ),
             figure: "sla_first_response",
         },
@@ -970,7 +956,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         let cost = crate::insight::cost_settings(state, &ctx.tenant.code).await?;
         let tools =
             loket_core::metrics::figures::tool_cost(&ctx.picked.period, cost.monthly_tool_cost_eur);
-        let work = sla.handle_seconds as f64 / 3600.0 * cost.hourly_cost_eur;
+        let work = started.handle_seconds as f64 / 3600.0 * cost.hourly_cost_eur;
         let configured = cost.hourly_cost_eur > 0.0 || cost.monthly_tool_cost_eur > 0.0;
         tiles.push(Tile {
             label: "Kosten per contact".into(),

@@ -646,11 +646,14 @@ impl BenchmarkCache {
     }
 }
 
-/// `[from, to)` of the last `days`: whole hours up to and including the current one (rollups
-/// round to hours).
+/// `[from, to)` of the last `days`: whole local days up to and including today, so the sums
+/// come from daily and monthly rows only (no hourly edges for every municipality).
 fn period_ms(days: u32) -> (i64, i64) {
-    let to = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
-    (to - i64::from(days) * DAY_MS, to)
+    use loket_store::rollups::{HOUR_MS, Tier, day_of};
+    let today = day_of(loket_store::now_ms());
+    let first = today - (i64::from(days.max(1)) - 1) * DAY_MS;
+    // Midday of the first day lies inside it whatever the clocks did in between.
+    (day_of(first + 12 * HOUR_MS), Tier::Day.next(today))
 }
 
 /// The sums of all municipalities over `[from, to)`: totals per municipality summed in the
@@ -669,10 +672,12 @@ async fn compute_sums(state: &AppState, from: i64, to: i64) -> AppResult<SharedS
         resolution_hist: true,
         ..Default::default()
     };
+    // Every tenant at once: the per-tenant projection, without a list of 342 codes; only the
+    // municipalities are kept.
     for r in state
         .store
-        .rollups_grouped(
-            &codes,
+        .rollups_grouped_in(
+            loket_store::rollups::Scope::All,
             from,
             to,
             loket_store::rollups::Tier::Month,
@@ -682,12 +687,9 @@ async fn compute_sums(state: &AppState, from: i64, to: i64) -> AppResult<SharedS
         )
         .await?
     {
-        sums.entry(r.tenant_code.clone()).or_default().add(&r);
-    }
-    for c in state.store.csat_counts_by_tenant(from, to).await? {
-        let s = sums.entry(c.tenant_code).or_default();
-        s.csat_responses += c.responses;
-        s.csat_satisfied += c.satisfied;
+        if codes.contains(&r.tenant_code) {
+            sums.entry(r.tenant_code.clone()).or_default().add(&r);
+        }
     }
     Ok(std::sync::Arc::new(sums))
 }
@@ -719,6 +721,9 @@ impl Sums {
         self.pool_handled += r.pool_handled;
         self.negative += r.sentiment_negative;
         self.with_sentiment += r.sentiment_positive + r.sentiment_neutral + r.sentiment_negative;
+        let (answers, _, satisfied) = r.csat_counts();
+        self.csat_responses += answers;
+        self.csat_satisfied += satisfied;
     }
 }
 

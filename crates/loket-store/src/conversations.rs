@@ -2,7 +2,7 @@
 //! together with its line in the append-only activity history.
 
 use crate::rollups::{
-    RollupDeltas, apply_rollups, conv_key, seconds_between, sentiment_of_analysis, sla_contribution,
+    RollupDeltas, apply_rollups, conv_key, in_time, seconds_between, sentiment_of_analysis,
 };
 use crate::{
     BeginWrite, ConversationRow, EventRow, IdentityRow, InboxFilter, InboxRow, Ingested,
@@ -188,15 +188,6 @@ impl Store {
                         event!(tx, c.id, &c.tenant_code, actor, "heropend", "Nieuw bericht van de inwoner", now);
                         let k = conv_key!(tx, c.id);
                         deltas.at(k.key(now)).reopens += 1;
-                        // The new resolution deadline may turn the first resolution's service
-                        // level (judged against the deadline in force) around.
-                        let first_resolved: Option<i64> = sqlx::query_scalar("SELECT first_resolved_at FROM conversations WHERE id = $1")
-                            .bind(c.id).fetch_one(&mut *tx).await?;
-                        let (d0, m0) = sla_contribution(c.resolution_due, first_resolved);
-                        let (d1, m1) = sla_contribution(m.resolution_due, first_resolved);
-                        let d = deltas.at(k.key(k.created_at));
-                        d.sla_resolution_due += d1 - d0;
-                        d.sla_resolution_met += m1 - m0;
                     }
                     (c.id, c.tenant_code, false)
                 }
@@ -204,8 +195,9 @@ impl Store {
                     let subject: String = m.text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO conversations (tenant_code, origin_tenant_code, channel, contact_id, identity_id, api_key_id, subject, state, priority,
-                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis, channel_account_id, sentiment)
-                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, $16) RETURNING id")
+                           topic, language, widget_token, created_at, updated_at, last_inbound_at, first_response_due, resolution_due, analysis, channel_account_id, sentiment,
+                           initial_resolution_due)
+                         VALUES ($1, $1, $2, $3, $4, $5, $6, 'nieuw', $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, $16, $13) RETURNING id")
                         .bind(&m.tenant_code).bind(&m.channel).bind(contact_id).bind(identity_id).bind(m.api_key_id).bind(&subject)
                         .bind(&m.priority).bind(&m.topic).bind(&m.language).bind(&m.widget_token).bind(now)
                         .bind(m.first_response_due).bind(m.resolution_due).bind(&m.analysis)
@@ -215,7 +207,13 @@ impl Store {
                     let d = deltas.at(k.key(now));
                     d.new_conversations += 1;
                     d.count_sentiment(sentiment.as_deref());
-                    d.count_deadlines(m.first_response_due, None, m.resolution_due, None);
+                    // Each deadline counts in its own hour (see `SlaCounts`).
+                    if let Some(due) = m.first_response_due {
+                        deltas.at(k.key(due)).sla_first_due += 1;
+                    }
+                    if let Some(due) = m.resolution_due {
+                        deltas.at(k.key(due)).sla_resolution_due += 1;
+                    }
                     event!(tx, id, &m.tenant_code, actor, "aangemaakt", format!("Nieuw gesprek via {}", m.channel), now);
                     index_doc!(tx, &m.tenant_code, Some(id), Some(contact_id), "contact", contact_id, &m.author_name);
                     (id, m.tenant_code.clone(), true)
@@ -436,7 +434,10 @@ impl Store {
                     d.first_responses += 1;
                     d.pool_handled += i64::from(k.by_pool);
                     d.first_response_hist.record(seconds_between(k.created_at, now));
-                    deltas.at(k.key(k.created_at)).sla_first_met += sla_contribution(c.first_response_due, Some(now)).1;
+                    if let Some(due) = in_time(c.first_response_due, now) {
+                        deltas.at(k.key(now)).sla_first_met += 1;
+                        deltas.at(k.key(due)).sla_first_in_time += 1;
+                    }
                 }
                 apply_rollups!(tx, deltas);
                 let name: String = sqlx::query_scalar("SELECT display_name FROM tenants WHERE code = $1")
@@ -511,7 +512,11 @@ impl Store {
                     if resolved && first_resolved.is_none() {
                         d.resolutions += 1;
                         d.resolution_hist.record(seconds_between(k.created_at, now));
-                        deltas.at(k.key(k.created_at)).sla_resolution_met += sla_contribution(c.resolution_due, Some(now)).1;
+                        // Before the first resolution no reopen can have changed the deadline.
+                        if let Some(due) = in_time(c.resolution_due, now) {
+                            deltas.at(k.key(now)).sla_resolution_met += 1;
+                            deltas.at(k.key(due)).sla_resolution_in_time += 1;
+                        }
                     }
                     apply_rollups!(tx, deltas);
                     ("status", format!("Status: {} → {}", from.label_nl(), to.label_nl()))

@@ -40,17 +40,12 @@ pub struct DrillRow {
     pub first_resolved_at: Option<i64>,
 }
 
-/// Counts over the conversations that started in a period. Service level: of those with a
-/// deadline, met = answered (resolved) no later than the deadline; one still open past its
-/// deadline counts as missed, one still within it is not counted yet.
+/// Counts over the conversations that started in a period (the service level comes from the
+/// rollups: [`crate::rollups::SlaCounts`]).
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
 pub struct StartedCounts {
     /// Conversations that started in the period.
     pub started: i64,
-    pub first_met: i64,
-    pub first_total: i64,
-    pub resolution_met: i64,
-    pub resolution_total: i64,
     /// Summed agent handle time (see `activity`), for the cost per contact.
     pub handle_seconds: i64,
 }
@@ -175,40 +170,31 @@ impl Store {
         })
     }
 
-    /// Service-level counts and handle time of conversations matching `f` that started in
-    /// `[from, to)`, as of `now` (Unix ms).
+    /// How many conversations matching `f` started in `[from, to)`, and their handle time.
     pub async fn started_counts(
         &self,
         f: &DashFilter,
         from: i64,
         to: i64,
-        now: i64,
     ) -> Result<StartedCounts> {
         if f.tenants.is_empty() {
             return Ok(StartedCounts::default());
         }
         let (scope, used) = scope_sql(f, "c", 1);
-        let (a, b, n) = (used + 1, used + 2, used + 3);
+        let (a, b) = (used + 1, used + 2);
         let sql = format!(
-            "SELECT
-               COUNT(*) AS started,
-               COALESCE(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.first_response_at <= c.first_response_due THEN 1 ELSE 0 END), 0) AS first_met,
-               COALESCE(SUM(CASE WHEN c.first_response_due IS NOT NULL AND (c.first_response_at IS NOT NULL OR c.first_response_due < ${n}) THEN 1 ELSE 0 END), 0) AS first_total,
-               COALESCE(SUM(CASE WHEN c.first_resolved_at IS NOT NULL AND c.first_resolved_at <= c.resolution_due THEN 1 ELSE 0 END), 0) AS resolution_met,
-               COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL AND (c.first_resolved_at IS NOT NULL OR c.resolution_due < ${n}) THEN 1 ELSE 0 END), 0) AS resolution_total,
-               CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT) AS handle_seconds
+            "SELECT COUNT(*) AS started, CAST(COALESCE(SUM(c.handle_seconds), 0) AS BIGINT) AS handle_seconds
              FROM conversations c
              WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b}"
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
-            .bind(from).bind(to).bind(now).fetch_one(p).await?))
+            .bind(from).bind(to).fetch_one(p).await?))
     }
 
-    /// Of the conversations matching `f` that started in `[from, to)`: how many still wait
-    /// for their first response, and for their first resolution, with the deadline not passed
-    /// at `now`. The rollups count every deadline at the start
-    /// ([`crate::rollups::RollupRow::sla_first_due`]); these are the ones the service level
-    /// does not count yet. Few rows, read from partial indexes (migration 0016).
+    /// The deadlines in `[from, to)` of conversations matching `f` that are still running at
+    /// `now` (not answered, resp. not resolved for the first time, and not passed): the
+    /// service level does not count them yet ([`crate::rollups::SlaCounts`]). Few rows, read
+    /// from partial indexes (migration 0016). `(first response, resolution)`.
     pub async fn deadlines_running(
         &self,
         f: &DashFilter,
@@ -220,18 +206,23 @@ impl Store {
             return Ok((0, 0));
         }
         let (scope, used) = scope_sql(f, "c", 1);
-        let (n, a, b) = (used + 1, used + 2, used + 3);
+        let (a, b) = (used + 1, used + 2);
         let count = |waiting: &str, due: &str| {
             format!(
                 "SELECT COUNT(*) FROM conversations c
-                 WHERE c.{waiting} IS NULL AND c.{due} >= ${n} AND c.created_at >= ${a} AND c.created_at < ${b} AND {scope}"
+                 WHERE c.{waiting} IS NULL AND c.{due} >= ${a} AND c.{due} < ${b} AND {scope}"
             )
         };
         let first = count("first_response_at", "first_response_due");
+        // Before the first resolution the deadline is still the one set at the start.
         let resolution = count("first_resolved_at", "resolution_due");
+        let from = from.max(now);
+        if from >= to {
+            return Ok((0, 0));
+        }
         with_pool!(self, p => {
-            let (x,): (i64,) = bind_filter!(sqlx::query_as(&first), f).bind(now).bind(from).bind(to).fetch_one(p).await?;
-            let (y,): (i64,) = bind_filter!(sqlx::query_as(&resolution), f).bind(now).bind(from).bind(to).fetch_one(p).await?;
+            let (x,): (i64,) = bind_filter!(sqlx::query_as(&first), f).bind(from).bind(to).fetch_one(p).await?;
+            let (y,): (i64,) = bind_filter!(sqlx::query_as(&resolution), f).bind(from).bind(to).fetch_one(p).await?;
             Ok((x, y))
         })
     }

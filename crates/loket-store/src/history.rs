@@ -61,12 +61,30 @@ impl HistoryBatch {
             let r = at!(c.created_at);
             r.new_conversations += 1;
             r.count_sentiment(c.sentiment.as_deref());
-            r.count_deadlines(
-                c.first_response_due,
-                c.first_response_at,
-                c.resolution_due,
-                c.first_resolved_at,
-            );
+            // Service level: each deadline in its hour, met in the hour it was met.
+            for (due, done, kind) in [
+                (c.first_response_due, c.first_response_at, 0),
+                (c.resolution_due, c.first_resolved_at, 1),
+            ] {
+                let Some(due) = due else { continue };
+                let r = at!(due);
+                let in_time = done.is_some_and(|t| t <= due);
+                if kind == 0 {
+                    r.sla_first_due += 1;
+                    r.sla_first_in_time += i64::from(in_time);
+                } else {
+                    r.sla_resolution_due += 1;
+                    r.sla_resolution_in_time += i64::from(in_time);
+                }
+                if let Some(t) = done.filter(|_| in_time) {
+                    let r = at!(t);
+                    if kind == 0 {
+                        r.sla_first_met += 1;
+                    } else {
+                        r.sla_resolution_met += 1;
+                    }
+                }
+            }
             for (dir, _, t) in &c.messages {
                 match *dir {
                     "in" => at!(*t).inbound += 1,
@@ -133,7 +151,7 @@ impl Store {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO conversations (id, tenant_code, origin_tenant_code, channel, contact_id, identity_id, subject, state, priority, topic, language,
                        created_at, updated_at, last_inbound_at, first_response_at, resolved_at, first_resolved_at, sentiment, handled_by_pool,
-                       first_response_due, resolution_due, handle_seconds) ");
+                       first_response_due, resolution_due, handle_seconds, initial_resolution_due) ");
                 qb.push_values(chunk, |mut b, (id, c)| {
                     let (contact, ident) = identity[c.tenant_code.as_str()];
                     let last = c.messages.iter().map(|m| m.2).max().unwrap_or(c.created_at);
@@ -143,7 +161,8 @@ impl Store {
                         .push_bind(&c.topic).push_bind("nl").push_bind(c.created_at).push_bind(last.max(c.resolved_at.unwrap_or(0)))
                         .push_bind(last_in).push_bind(c.first_response_at).push_bind(c.resolved_at).push_bind(c.first_resolved_at)
                         .push_bind(&c.sentiment).push_bind(c.handled_by_pool)
-                        .push_bind(c.first_response_due).push_bind(c.resolution_due).push_bind(c.handle_seconds);
+                        .push_bind(c.first_response_due).push_bind(c.resolution_due).push_bind(c.handle_seconds)
+                        .push_bind(c.resolution_due);
                 });
                 qb.build().execute(&mut *tx).await?;
             }

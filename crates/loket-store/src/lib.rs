@@ -266,6 +266,18 @@ pub mod testing {
             (n, other, wrong)
         })
     }
+
+    /// `(behalf tenant, first response, its deadline, first resolution, the resolution
+    /// deadline set at the start)` of every conversation: to check the rollups' service-level
+    /// counters against `loket_core`'s definition.
+    pub async fn sla_facts(
+        store: &Store,
+    ) -> Vec<(String, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> {
+        crate::with_pool!(store, p => sqlx::query_as(
+            "SELECT behalf_code, first_response_at, first_response_due, first_resolved_at, initial_resolution_due
+             FROM conversations ORDER BY id")
+            .fetch_all(p).await.expect("sla facts"))
+    }
 }
 
 /// Opens a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so

@@ -385,19 +385,22 @@ pub struct RollupRow {
     pub sentiment_positive: i64,
     pub sentiment_neutral: i64,
     pub sentiment_negative: i64,
-    /// Conversations started with a first-response deadline, and of those the ones answered
-    /// no later than it (counted at the start, when answered).
+    /// First-response deadlines falling in this hour, and of those the ones answered no later
+    /// than the deadline (see [`SlaCounts`]).
     pub sla_first_due: i64,
+    pub sla_first_in_time: i64,
+    /// First responses in this hour no later than their deadline.
     pub sla_first_met: i64,
-    /// The same for the resolution deadline and the first resolution.
+    /// The same for the first resolution and the deadline set at the start.
     pub sla_resolution_due: i64,
+    pub sla_resolution_in_time: i64,
     pub sla_resolution_met: i64,
     /// Satisfaction answers per score 1–5 (at the survey's creation).
     pub csat: [i64; 5],
 }
 
 /// The counter columns of every rollup table, in the order of [`RollupRow::counters`].
-pub const COUNTERS: [&str; 19] = [
+pub const COUNTERS: [&str; 21] = [
     "inbound",
     "outbound",
     "new_conversations",
@@ -409,8 +412,10 @@ pub const COUNTERS: [&str; 19] = [
     "sentiment_neutral",
     "sentiment_negative",
     "sla_first_due",
+    "sla_first_in_time",
     "sla_first_met",
     "sla_resolution_due",
+    "sla_resolution_in_time",
     "sla_resolution_met",
     "csat_1",
     "csat_2",
@@ -421,7 +426,7 @@ pub const COUNTERS: [&str; 19] = [
 
 impl RollupRow {
     /// The counters in the order of [`COUNTERS`].
-    pub fn counters(&self) -> [i64; 19] {
+    pub fn counters(&self) -> [i64; 21] {
         let c = &self.csat;
         [
             self.inbound,
@@ -435,8 +440,10 @@ impl RollupRow {
             self.sentiment_neutral,
             self.sentiment_negative,
             self.sla_first_due,
+            self.sla_first_in_time,
             self.sla_first_met,
             self.sla_resolution_due,
+            self.sla_resolution_in_time,
             self.sla_resolution_met,
             c[0],
             c[1],
@@ -446,7 +453,7 @@ impl RollupRow {
         ]
     }
 
-    fn counters_mut(&mut self) -> [&mut i64; 19] {
+    fn counters_mut(&mut self) -> [&mut i64; 21] {
         let [c1, c2, c3, c4, c5] = &mut self.csat;
         [
             &mut self.inbound,
@@ -460,8 +467,10 @@ impl RollupRow {
             &mut self.sentiment_neutral,
             &mut self.sentiment_negative,
             &mut self.sla_first_due,
+            &mut self.sla_first_in_time,
             &mut self.sla_first_met,
             &mut self.sla_resolution_due,
+            &mut self.sla_resolution_in_time,
             &mut self.sla_resolution_met,
             c1,
             c2,
@@ -520,24 +529,6 @@ impl RollupRow {
         }
     }
 
-    /// Counts the deadlines of a conversation in the row of its start, and whether it was
-    /// answered and first resolved in time (as far as that happened yet): the service level's
-    /// counters as a scan of the conversations computes them.
-    pub fn count_deadlines(
-        &mut self,
-        first_due: Option<i64>,
-        first_at: Option<i64>,
-        resolution_due: Option<i64>,
-        first_resolved_at: Option<i64>,
-    ) {
-        let (d, m) = sla_contribution(first_due, first_at);
-        self.sla_first_due += d;
-        self.sla_first_met += m;
-        let (d, m) = sla_contribution(resolution_due, first_resolved_at);
-        self.sla_resolution_due += d;
-        self.sla_resolution_met += m;
-    }
-
     /// Counts one satisfaction answer (scores outside 1–5 are never stored).
     pub fn count_csat(&mut self, score: i64) {
         if let Some(k) = usize::try_from(score - 1).ok().filter(|k| *k < 5) {
@@ -559,13 +550,40 @@ impl RollupRow {
     }
 }
 
-/// What one deadline adds to the service-level counters: (has a deadline, met it), where met
-/// means done no later than the deadline.
-pub fn sla_contribution(due: Option<i64>, done_at: Option<i64>) -> (i64, i64) {
-    match due {
-        None => (0, 0),
-        Some(due) => (1, i64::from(done_at.is_some_and(|t| t <= due))),
+/// Service-level attainment of a period from the rollups' counters, by the definition of
+/// `loket_core::metrics::figures::sla_attainment`: each conversation with a deadline counts
+/// once, in the period its outcome was decided. Met counts at the response (or first
+/// resolution); breached at the deadline, which is every deadline of the period less those
+/// done in time and those still running (not done, not passed: [`Store::deadlines_running`]
+/// reads them). Deadlines after now that were done in time count in both and cancel.
+///
+/// [`Store::deadlines_running`]: crate::Store::deadlines_running
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlaCounts {
+    pub first_met: i64,
+    pub first_breached: i64,
+    pub resolution_met: i64,
+    pub resolution_breached: i64,
+}
+
+impl SlaCounts {
+    /// From the summed rows of a period and the deadlines in it still running
+    /// `(first response, resolution)`.
+    pub fn of(total: &RollupRow, running: (i64, i64)) -> Self {
+        SlaCounts {
+            first_met: total.sla_first_met,
+            first_breached: total.sla_first_due - total.sla_first_in_time - running.0,
+            resolution_met: total.sla_resolution_met,
+            resolution_breached: total.sla_resolution_due
+                - total.sla_resolution_in_time
+                - running.1,
+        }
     }
+}
+
+/// Whether `done_at` is no later than `due` (the service level is met).
+pub fn in_time(due: Option<i64>, done_at: i64) -> Option<i64> {
+    due.filter(|d| done_at <= *d)
 }
 
 /// Changes to apply in one transaction, merged per key.
@@ -768,8 +786,10 @@ struct StoredRollup {
     sentiment_neutral: i64,
     sentiment_negative: i64,
     sla_first_due: i64,
+    sla_first_in_time: i64,
     sla_first_met: i64,
     sla_resolution_due: i64,
+    sla_resolution_in_time: i64,
     sla_resolution_met: i64,
     csat_1: i64,
     csat_2: i64,
@@ -799,8 +819,10 @@ impl TryFrom<StoredRollup> for RollupRow {
             sentiment_neutral: s.sentiment_neutral,
             sentiment_negative: s.sentiment_negative,
             sla_first_due: s.sla_first_due,
+            sla_first_in_time: s.sla_first_in_time,
             sla_first_met: s.sla_first_met,
             sla_resolution_due: s.sla_resolution_due,
+            sla_resolution_in_time: s.sla_resolution_in_time,
             sla_resolution_met: s.sla_resolution_met,
             csat: [s.csat_1, s.csat_2, s.csat_3, s.csat_4, s.csat_5],
         })
@@ -848,10 +870,17 @@ struct RawContacts {
     pos: i64,
     neu: i64,
     neg: i64,
-    first_due: i64,
-    first_met: i64,
-    resolution_due: i64,
-    resolution_met: i64,
+}
+
+/// Deadlines per hour of the deadline, and how many of them were done in time.
+#[derive(sqlx::FromRow)]
+struct RawDue {
+    tenant: String,
+    hour: i64,
+    channel: String,
+    topic: String,
+    n: i64,
+    in_time: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -864,7 +893,7 @@ struct RawCsat {
     n: i64,
 }
 
-/// The seven grouped scans behind [`Store::rollups_raw`] and [`Store::rebuild_rollups`].
+/// The eleven grouped scans behind [`Store::rollups_raw`] and [`Store::rebuild_rollups`].
 struct RawScan {
     tenants: Vec<String>,
     from: i64,
@@ -877,6 +906,9 @@ struct RawScan {
     res_sql: String,
     reopen_sql: String,
     csat_sql: String,
+    /// Deadlines and met, first response then resolution.
+    due_sql: [String; 2],
+    met_sql: [String; 2],
 }
 
 type RawParts = (
@@ -887,6 +919,8 @@ type RawParts = (
     Vec<RawDuration>,
     Vec<RawCount>,
     Vec<RawCsat>,
+    [Vec<RawDue>; 2],
+    [Vec<RawCount>; 2],
 );
 
 /// Binds the tenant lists and the period of `$scan` to query `$q`.
@@ -929,7 +963,17 @@ macro_rules! raw_fetch {
         let csat: Vec<RawCsat> = bind_scope!(scan, sqlx::query_as(&scan.csat_sql))
             .fetch_all($e)
             .await?;
-        (inb, outb, contacts, frs, res, reopens, csat)
+        let mut due: [Vec<RawDue>; 2] = Default::default();
+        let mut met: [Vec<RawCount>; 2] = Default::default();
+        for k in 0..2 {
+            due[k] = bind_scope!(scan, sqlx::query_as(&scan.due_sql[k]))
+                .fetch_all($e)
+                .await?;
+            met[k] = bind_scope!(scan, sqlx::query_as(&scan.met_sql[k]))
+                .fetch_all($e)
+                .await?;
+        }
+        (inb, outb, contacts, frs, res, reopens, csat, due, met)
     }};
 }
 
@@ -966,11 +1010,7 @@ impl RawScan {
             "SELECT {key}, {h} AS hour, COUNT(*) AS n,
                COALESCE(SUM(CASE WHEN c.sentiment = 'positief' THEN 1 ELSE 0 END), 0) AS pos,
                COALESCE(SUM(CASE WHEN c.sentiment = 'neutraal' THEN 1 ELSE 0 END), 0) AS neu,
-               COALESCE(SUM(CASE WHEN c.sentiment = 'negatief' THEN 1 ELSE 0 END), 0) AS neg,
-               COALESCE(SUM(CASE WHEN c.first_response_due IS NOT NULL THEN 1 ELSE 0 END), 0) AS first_due,
-               COALESCE(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.first_response_at <= c.first_response_due THEN 1 ELSE 0 END), 0) AS first_met,
-               COALESCE(SUM(CASE WHEN c.resolution_due IS NOT NULL THEN 1 ELSE 0 END), 0) AS resolution_due,
-               COALESCE(SUM(CASE WHEN c.first_resolved_at IS NOT NULL AND c.first_resolved_at <= c.resolution_due THEN 1 ELSE 0 END), 0) AS resolution_met
+               COALESCE(SUM(CASE WHEN c.sentiment = 'negatief' THEN 1 ELSE 0 END), 0) AS neg
              FROM conversations c JOIN tenants t ON t.code = c.tenant_code
              WHERE {scope} AND c.created_at >= ${a} AND c.created_at < ${b} {group}, {h}",
             h = hour("c.created_at")
@@ -1002,9 +1042,31 @@ impl RawScan {
              GROUP BY s.behalf_code, s.channel, COALESCE(s.topic, ''), s.score, {h}",
             h = hour("s.created_at")
         );
+        // Service level: deadlines per hour of the deadline (and done in time), met per hour
+        // of the response or first resolution.
+        let sla = |done: &str, due: &str| {
+            let (h_due, h_done) = (hour(&format!("c.{due}")), hour(&format!("c.{done}")));
+            (
+                format!(
+                    "SELECT {key}, {h_due} AS hour, COUNT(*) AS n,
+                       COALESCE(SUM(CASE WHEN c.{done} IS NOT NULL AND c.{done} <= c.{due} THEN 1 ELSE 0 END), 0) AS in_time
+                     FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+                     WHERE {scope} AND c.{due} >= ${a} AND c.{due} < ${b} {group}, {h_due}"
+                ),
+                format!(
+                    "SELECT {key}, {h_done} AS hour, COUNT(*) AS n
+                     FROM conversations c JOIN tenants t ON t.code = c.tenant_code
+                     WHERE {scope} AND c.{done} >= ${a} AND c.{done} < ${b} AND c.{done} <= c.{due} {group}, {h_done}"
+                ),
+            )
+        };
+        let (first_due, first_met) = sla("first_response_at", "first_response_due");
+        let (res_due, res_met) = sla("first_resolved_at", "initial_resolution_due");
         RawScan {
             tenants: tenants.to_vec(),
             csat_sql,
+            due_sql: [first_due, res_due],
+            met_sql: [first_met, res_met],
             from,
             to,
             in_sql: msg_sql("in"),
@@ -1019,7 +1081,7 @@ impl RawScan {
 
     /// The hourly rows from the scans' results, ordered by key.
     fn assemble(parts: RawParts) -> Vec<RollupRow> {
-        let (inb, outb, contacts, frs, res, reopens, csat) = parts;
+        let (inb, outb, contacts, frs, res, reopens, csat, due, met) = parts;
         let mut out: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
         fn at(
             out: &mut BTreeMap<RollupKey, RollupRow>,
@@ -1051,10 +1113,24 @@ impl RawScan {
             row.sentiment_positive += r.pos;
             row.sentiment_neutral += r.neu;
             row.sentiment_negative += r.neg;
-            row.sla_first_due += r.first_due;
-            row.sla_first_met += r.first_met;
-            row.sla_resolution_due += r.resolution_due;
-            row.sla_resolution_met += r.resolution_met;
+        }
+        let [first_due, res_due] = due;
+        let [first_met, res_met] = met;
+        for r in first_due {
+            let row = at(&mut out, r.tenant, r.hour, r.channel, r.topic);
+            row.sla_first_due += r.n;
+            row.sla_first_in_time += r.in_time;
+        }
+        for r in res_due {
+            let row = at(&mut out, r.tenant, r.hour, r.channel, r.topic);
+            row.sla_resolution_due += r.n;
+            row.sla_resolution_in_time += r.in_time;
+        }
+        for r in first_met {
+            at(&mut out, r.tenant, r.hour, r.channel, r.topic).sla_first_met += r.n;
+        }
+        for r in res_met {
+            at(&mut out, r.tenant, r.hour, r.channel, r.topic).sla_resolution_met += r.n;
         }
         for r in csat {
             if let Some(k) = usize::try_from(r.score - 1).ok().filter(|k| *k < 5) {

@@ -1,16 +1,22 @@
--- Service-level and satisfaction counters in the rollups (ADR 0008), so the national view
--- over a year reads them from the projections instead of scanning two million conversations:
--- - `sla_first_due`, `sla_resolution_due`: conversations with a first-response or resolution
---   deadline, counted in the hour the conversation started;
--- - `sla_first_met`, `sla_resolution_met`: of those, answered or first resolved no later than
---   the deadline, counted in the same hour (the start) when it happens;
+-- Service-level and satisfaction counters in the rollups (ADR 0008), by the definitions of
+-- docs/metrics.md (an outcome counts in the period it was decided), so no dashboard scans
+-- conversations for them and the national view over a year reads the projections:
+-- - `sla_first_due`: first-response deadlines, in the hour of the deadline (counted when the
+--   conversation starts, so rows of future hours exist);
+-- - `sla_first_in_time`: of those, the ones answered no later than the deadline, also in the
+--   hour of the deadline (counted at the answer); due − in time − deadlines still running =
+--   breached in a period;
+-- - `sla_first_met`: answered no later than the deadline, in the hour of the answer;
+-- - the same three for the first resolution against the deadline set at the start;
 -- - `csat_1` … `csat_5`: satisfaction answers per score, in the hour the survey was created,
 --   for the survey's attribution, channel and topic.
 -- Existing rows are emptied: the store rebuilds every rollup from the raw tables at the next
 -- start (`fill_rollup_tiers`), which counts these columns too.
 ALTER TABLE rollups ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -18,8 +24,10 @@ ALTER TABLE rollups ADD COLUMN csat_3 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN csat_4 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN csat_5 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_daily ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_daily ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -27,8 +35,10 @@ ALTER TABLE rollups_daily ADD COLUMN csat_3 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN csat_4 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_daily ADD COLUMN csat_5 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_monthly ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_monthly ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -36,8 +46,10 @@ ALTER TABLE rollups_monthly ADD COLUMN csat_3 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN csat_4 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_monthly ADD COLUMN csat_5 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_national_daily ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_national_daily ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -45,8 +57,10 @@ ALTER TABLE rollups_national_daily ADD COLUMN csat_3 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN csat_4 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_daily ADD COLUMN csat_5 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_national_monthly ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_national_monthly ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -54,8 +68,10 @@ ALTER TABLE rollups_national_monthly ADD COLUMN csat_3 BIGINT NOT NULL DEFAULT 0
 ALTER TABLE rollups_national_monthly ADD COLUMN csat_4 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_national_monthly ADD COLUMN csat_5 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_tenant_daily ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_tenant_daily ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -63,8 +79,10 @@ ALTER TABLE rollups_tenant_daily ADD COLUMN csat_3 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN csat_4 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_daily ADD COLUMN csat_5 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_monthly ADD COLUMN sla_first_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_tenant_monthly ADD COLUMN sla_first_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_monthly ADD COLUMN sla_first_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_monthly ADD COLUMN sla_resolution_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rollups_tenant_monthly ADD COLUMN sla_resolution_in_time BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_monthly ADD COLUMN sla_resolution_met BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_monthly ADD COLUMN csat_1 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rollups_tenant_monthly ADD COLUMN csat_2 BIGINT NOT NULL DEFAULT 0;
@@ -80,8 +98,14 @@ DELETE FROM rollups_national_monthly;
 DELETE FROM rollups_tenant_daily;
 DELETE FROM rollups_tenant_monthly;
 
+-- The resolution deadline set when the conversation started: a new message after a resolution
+-- sets a new `resolution_due` for the inbox, but the service level judges the first
+-- resolution against the first deadline. Older rows: the best fact left.
+ALTER TABLE conversations ADD COLUMN initial_resolution_due BIGINT;
+UPDATE conversations SET initial_resolution_due = resolution_due;
+
 -- Conversations still waiting for their first response or first resolution, by deadline: the
--- few whose deadline has not passed yet are not counted in the service level yet.
+-- deadlines not passed yet are not decided (service level) yet.
 CREATE INDEX conversations_first_pending ON conversations (first_response_due) WHERE first_response_at IS NULL;
 CREATE INDEX conversations_resolution_pending ON conversations (resolution_due) WHERE first_resolved_at IS NULL;
 
