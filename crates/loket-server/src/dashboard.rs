@@ -792,7 +792,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         .filter(|r| keep(r, ctx.filters))
         .collect();
     let total = RollupRow::total(rows.iter().copied());
-    let sla = SlaCounts::of(&total, running);
+    let sla = SlaCounts::of(&total, &running);
     // Nationally satisfaction per topic and score from the rollups' counters.
     let answers = if national {
         let mut answers = vec![];
@@ -890,11 +890,12 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             label: "Servicenorm eerste reactie".into(),
             value: pct(sla.first_met, sla.first_met + sla.first_breached),
             note: format!(
-                "afhandeling {} binnen de norm",
+                "afhandeling {} binnen de norm; {} nog niet beslist",
                 pct(
                     sla.resolution_met,
                     sla.resolution_met + sla.resolution_breached
-                )
+                ),
+                int_nl(running.first_pending)
             ),
             figure: "sla_first_response",
         },

@@ -50,6 +50,17 @@ pub struct StartedCounts {
     pub handle_seconds: i64,
 }
 
+/// Deadlines still running (see [`Store::deadlines_running`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunningDeadlines {
+    /// First-response and resolution deadlines in the period, not passed and not met yet.
+    pub first: i64,
+    pub resolution: i64,
+    /// Conversations started in the period whose deadline is still running: not decided yet.
+    pub first_pending: i64,
+    pub resolution_pending: i64,
+}
+
 /// A conversation in the timing sample (see [`Store::timing_sample`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TimingRow {
@@ -191,39 +202,38 @@ impl Store {
             .bind(from).bind(to).fetch_one(p).await?))
     }
 
-    /// The deadlines in `[from, to)` of conversations matching `f` that are still running at
-    /// `now` (not answered, resp. not resolved for the first time, and not passed): the
-    /// service level does not count them yet ([`crate::rollups::SlaCounts`]). Few rows, read
-    /// from partial indexes (migration 0016). `(first response, resolution)`.
+    /// The deadlines of conversations matching `f` that are still running at `now` (not
+    /// answered, resp. not resolved for the first time, and not passed): those in `[from, to)`,
+    /// which the service level does not count yet ([`crate::rollups::SlaCounts`]), and those
+    /// of conversations that started in `[from, to)` (not decided yet, shown apart). Few rows,
+    /// read from partial indexes (migration 0016).
     pub async fn deadlines_running(
         &self,
         f: &DashFilter,
         from: i64,
         to: i64,
         now: i64,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<RunningDeadlines> {
         if f.tenants.is_empty() {
-            return Ok((0, 0));
+            return Ok(RunningDeadlines::default());
         }
         let (scope, used) = scope_sql(f, "c", 1);
-        let (a, b) = (used + 1, used + 2);
+        let (n, a, b) = (used + 1, used + 2, used + 3);
         let count = |waiting: &str, due: &str| {
             format!(
-                "SELECT COUNT(*) FROM conversations c
-                 WHERE c.{waiting} IS NULL AND c.{due} >= ${a} AND c.{due} < ${b} AND {scope}"
+                "SELECT COALESCE(SUM(CASE WHEN c.{due} >= ${a} AND c.{due} < ${b} THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN c.created_at >= ${a} AND c.created_at < ${b} THEN 1 ELSE 0 END), 0)
+                 FROM conversations c
+                 WHERE c.{waiting} IS NULL AND c.{due} >= ${n} AND {scope}"
             )
         };
         let first = count("first_response_at", "first_response_due");
         // Before the first resolution the deadline is still the one set at the start.
         let resolution = count("first_resolved_at", "resolution_due");
-        let from = from.max(now);
-        if from >= to {
-            return Ok((0, 0));
-        }
         with_pool!(self, p => {
-            let (x,): (i64,) = bind_filter!(sqlx::query_as(&first), f).bind(from).bind(to).fetch_one(p).await?;
-            let (y,): (i64,) = bind_filter!(sqlx::query_as(&resolution), f).bind(from).bind(to).fetch_one(p).await?;
-            Ok((x, y))
+            let (x, xp): (i64, i64) = bind_filter!(sqlx::query_as(&first), f).bind(now).bind(from).bind(to).fetch_one(p).await?;
+            let (y, yp): (i64, i64) = bind_filter!(sqlx::query_as(&resolution), f).bind(now).bind(from).bind(to).fetch_one(p).await?;
+            Ok(RunningDeadlines { first: x, resolution: y, first_pending: xp, resolution_pending: yp })
         })
     }
 

@@ -267,14 +267,22 @@ pub mod testing {
         })
     }
 
-    /// `(behalf tenant, first response, its deadline, first resolution, the resolution
-    /// deadline set at the start)` of every conversation: to check the rollups' service-level
-    /// counters against `loket_core`'s definition.
+    /// `(behalf tenant, start, first response, its deadline, first resolution, the
+    /// resolution deadline set at the start)` of every conversation: to check the rollups'
+    /// service-level counters against `loket_core`'s definition.
+    #[allow(clippy::type_complexity)]
     pub async fn sla_facts(
         store: &Store,
-    ) -> Vec<(String, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> {
+    ) -> Vec<(
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    )> {
         crate::with_pool!(store, p => sqlx::query_as(
-            "SELECT behalf_code, first_response_at, first_response_due, first_resolved_at, initial_resolution_due
+            "SELECT behalf_code, created_at, first_response_at, first_response_due, first_resolved_at, initial_resolution_due
              FROM conversations ORDER BY id")
             .fetch_all(p).await.expect("sla facts"))
     }

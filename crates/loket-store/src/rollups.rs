@@ -567,16 +567,15 @@ pub struct SlaCounts {
 }
 
 impl SlaCounts {
-    /// From the summed rows of a period and the deadlines in it still running
-    /// `(first response, resolution)`.
-    pub fn of(total: &RollupRow, running: (i64, i64)) -> Self {
+    /// From the summed rows of a period and the deadlines in it still running.
+    pub fn of(total: &RollupRow, running: &crate::dashboard::RunningDeadlines) -> Self {
         SlaCounts {
             first_met: total.sla_first_met,
-            first_breached: total.sla_first_due - total.sla_first_in_time - running.0,
+            first_breached: total.sla_first_due - total.sla_first_in_time - running.first,
             resolution_met: total.sla_resolution_met,
             resolution_breached: total.sla_resolution_due
                 - total.sla_resolution_in_time
-                - running.1,
+                - running.resolution,
         }
     }
 }

@@ -393,7 +393,8 @@ async fn rollups_match_raw_scan(s: Store) {
         };
         let period = Period::new(at(from), at(to)).unwrap();
         let mut want = [(0u64, 0u64); 2];
-        for (behalf, fr, fr_due, res, res_due) in &facts {
+        let mut want_pending = [0u64; 2];
+        for (behalf, created, fr, fr_due, res, res_due) in &facts {
             if !tenants.contains(behalf) {
                 continue;
             }
@@ -401,7 +402,7 @@ async fn rollups_match_raw_scan(s: Store) {
                 0,
                 TenantCode::parse(behalf).unwrap(),
                 Channel::Api,
-                at(now - 3_600_000),
+                at(*created),
             );
             c.first_response_at = fr.map(at);
             c.first_response_due = fr_due.map(at);
@@ -414,12 +415,13 @@ async fn rollups_match_raw_scan(s: Store) {
                 let a = sla_attainment([&c], &period, at(now), kind);
                 want[k].0 += a.met;
                 want[k].1 += a.breached;
+                want_pending[k] += a.pending;
             }
         }
         let rows = s.rollups_hourly(&tenants, from, to).await.unwrap();
         let c = RollupRow::total(&rows);
         let running = s.deadlines_running(&f, from, to, now).await.unwrap();
-        let got = SlaCounts::of(&c, running);
+        let got = SlaCounts::of(&c, &running);
         assert_eq!(
             [
                 (got.first_met as u64, got.first_breached as u64),
@@ -428,11 +430,21 @@ async fn rollups_match_raw_scan(s: Store) {
             want,
             "{tenants:?} {from} {to}"
         );
+        // Not decided yet: started in the period, deadline not passed, not done.
+        assert_eq!(
+            [
+                running.first_pending as u64,
+                running.resolution_pending as u64
+            ],
+            want_pending,
+            "pending {tenants:?} {from} {to}"
+        );
         if n == 0 {
             assert!(
                 want[0].0 > 0 && want[0].1 > 0 && want[1].0 > 0 && want[1].1 > 0,
                 "{want:?}"
             );
+            assert!(want_pending[0] > 0, "{want_pending:?}");
         }
         let answers = s.csat_rows(&f, from, to).await.unwrap();
         let n: i64 = answers.iter().map(|a| a.4).sum();
@@ -645,7 +657,7 @@ async fn mixed_grain_equals_hourly_sums(s: Store) {
     // Totals with whole months as one row each.
     let totals = s.rollups_totals(&all(), from, to).await.unwrap();
     assert!(
-        totals.len() * 3 < mixed.len(),
+        totals.len() * 2 < mixed.len(),
         "{} vs {}",
         totals.len(),
         mixed.len()
