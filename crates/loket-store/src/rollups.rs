@@ -16,7 +16,18 @@
 //! - `resolutions`, `resolution_hist`: the first time the conversation became `opgelost` or
 //!   `gesloten` (a later resolution after a reopen is not counted again);
 //! - `reopens`: every move from `opgelost`/`gesloten` back to an active state, by a new message
-//!   of the resident or by hand.
+//!   of the resident or by hand;
+//! - `sla_first_due` / `sla_resolution_due` and their `_in_time`: the deadline (set when the
+//!   conversation starts, so these rows can lie in the future), and whether it was met;
+//!   `sla_first_met` / `sla_resolution_met`: the response or first resolution that met it
+//!   ([`SlaCounts`] turns them into the service level of a period);
+//! - `csat` (`csat_1` … `csat_5`): the creation of the answered survey, for the survey's own
+//!   attribution, channel and topic.
+//!
+//! # Projections
+//! Each day and month is also kept summed over all tenants (per channel and topic) and over all
+//! channels and topics (per tenant): [`Table`], [`Projection`] (ADR 0008). The national view and
+//! the benchmark read those; [`source`] picks the table for each piece of a read.
 //!
 //! [`Store::rollups_raw`] computes the same rows from the raw tables; the two agree as long as
 //! no conversation changed tenant or topic after an event was counted (a transfer or a new
@@ -30,9 +41,9 @@
 //! municipality is ~260,000 hourly rows, ~78,000 daily and ~5,000 monthly ones.
 //! [`Store::rollups`] reads daily rows for the whole days of a period and hourly rows only at
 //! its edges; [`Store::rollups_totals`] also takes whole months as one row; the read plan is
-//! [`plan`]. Each transaction applies its deltas once, tier by tier and in key order within a
-//! tier, so concurrent transactions take the row locks in the same order (PostgreSQL cannot
-//! deadlock on them).
+//! [`plan`]. Each transaction applies its deltas once, table by table ([`Table::ALL`]) and in
+//! key order within a table, so concurrent transactions take the row locks in the same order
+//! (PostgreSQL cannot deadlock on them).
 
 use crate::{BeginWrite, Result, Store, StoreError, placeholders, with_pool};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone};
