@@ -747,6 +747,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                     Tier::Hour,
                     GroupBy {
                         time: true,
+                        volume_only: true,
                         ..GroupBy::default()
                     },
                     ctx.filters.channel.as_deref(),

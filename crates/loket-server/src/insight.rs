@@ -1383,11 +1383,12 @@ async fn staffing_grid(
             from,
             end,
             loket_store::rollups::Tier::Hour,
-            // Per tenant, hour and channel, summed over topics; no histograms needed.
+            // Per tenant, hour and channel, summed over topics; volume only.
             loket_store::rollups::GroupBy {
                 tenant: true,
                 time: true,
                 channel: true,
+                volume_only: true,
                 ..Default::default()
             },
             None,

@@ -366,7 +366,13 @@ pub struct GroupBy {
     pub topic: bool,
     pub first_response_hist: bool,
     pub resolution_hist: bool,
+    /// Only the volume counters (inbound, outbound, new conversations); the others read 0.
+    /// Hour-level reads (staffing, hour of the week) skip summing the rest.
+    pub volume_only: bool,
 }
+
+/// The counters a [`GroupBy::volume_only`] read sums.
+const VOLUME: [&str; 3] = ["inbound", "outbound", "new_conversations"];
 
 /// The rollup key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -1249,7 +1255,11 @@ fn grouped_sql(
         next + 1,
         sums = COUNTERS
             .iter()
-            .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
+            .map(|c| if by.volume_only && !VOLUME.contains(c) {
+                format!("CAST(0 AS BIGINT) AS {c}")
+            } else {
+                format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}")
+            })
             .collect::<Vec<_>>()
             .join(", "),
     );
@@ -1323,6 +1333,7 @@ macro_rules! rebuild_projections {
                 topic: national,
                 first_response_hist: true,
                 resolution_hist: true,
+                volume_only: false,
             };
             let sql = grouped_sql(
                 $backend,

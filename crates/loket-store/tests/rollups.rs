@@ -705,9 +705,20 @@ fn group_rows(
         if !by.resolution_hist {
             row.resolution_hist = Histogram::new();
         }
+        if by.volume_only {
+            row = RollupRow {
+                inbound: row.inbound,
+                outbound: row.outbound,
+                new_conversations: row.new_conversations,
+                ..RollupRow::default()
+            };
+        }
         out.entry(k).or_insert_with_key(RollupRow::at).add(&row);
     }
-    out.into_values().collect()
+    // Groups with nothing left to count are not returned.
+    out.into_values()
+        .filter(|r| r.counters().iter().any(|c| *c != 0))
+        .collect()
 }
 
 async fn grouped_reads_equal_grouping_the_rows(s: Store) {
@@ -784,13 +795,14 @@ async fn grouped_reads_equal_grouping_the_rows(s: Store) {
             None,
             None,
         ),
-        // The staffing grid's arrivals, and everything in one row.
+        // The staffing grid's arrivals (volume only), and everything in one row.
         (
             Tier::Hour,
             GroupBy {
                 tenant: true,
                 time: true,
                 channel: true,
+                volume_only: true,
                 ..GroupBy::default()
             },
             None,
