@@ -65,14 +65,6 @@ pub struct MaturityRow {
     pub created_at: i64,
 }
 
-/// Answered surveys of one tenant in a period.
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct CsatCounts {
-    pub tenant_code: String,
-    pub responses: i64,
-    pub satisfied: i64,
-}
-
 impl Store {
     /// The figure settings of `tenant`, or `None` when never saved.
     pub async fn insight_settings(&self, tenant: &str) -> Result<Option<InsightSettingsRow>> {
@@ -119,17 +111,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    /// Answered surveys per tenant on whose behalf the conversation was held (a pool's survey
-    /// counts for its municipality), created (first resolution) in `[from, to)`, for all
-    /// tenants in one query. A score of 4 or 5 counts as satisfied.
-    pub async fn csat_counts_by_tenant(&self, from: i64, to: i64) -> Result<Vec<CsatCounts>> {
-        with_pool!(self, p => Ok(sqlx::query_as(
-            "SELECT behalf_code AS tenant_code, COUNT(*) AS responses, SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS satisfied
-             FROM csat_surveys WHERE created_at >= $1 AND created_at < $2 AND score IS NOT NULL
-             GROUP BY behalf_code ORDER BY behalf_code")
-            .bind(from).bind(to).fetch_all(p).await?))
     }
 
     /// The shifts worked for any of `units` (tenants or pools), by weekday and start.
