@@ -48,6 +48,14 @@ impl Theme {
             Self::Woordvoering => "Online woordvoering & reputatie",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Monitoring => "Monitoring & analysis",
+            Self::Webcare => "Webcare & online service",
+            Self::Woordvoering => "Online press relations & reputation",
+        }
+    }
 }
 
 /// The lowest and highest level.
@@ -63,6 +71,9 @@ pub const LEVEL_NAMES_NL: [&str; 5] = [
     "geoptimaliseerd",
 ];
 
+/// [`LEVEL_NAMES_NL`] in English.
+pub const LEVEL_NAMES_EN: [&str; 5] = ["ad hoc", "repeatable", "defined", "managed", "optimised"];
+
 /// One question with five concrete answers, level 1 first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Question {
@@ -70,7 +81,11 @@ pub struct Question {
     pub id: &'static str,
     pub theme: Theme,
     pub text: &'static str,
+    /// `text` in English.
+    pub text_en: &'static str,
     pub levels: [&'static str; 5],
+    /// `levels` in English.
+    pub levels_en: [&'static str; 5],
     /// Essential for the theme: caps the theme's level at this answer plus one.
     pub critical: bool,
     /// The id of a Loket figure that can suggest the answer.
@@ -106,12 +121,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA1",
         theme: Monitoring,
         text: "Hoe volgt u wat er online over uw gemeente wordt gezegd, ook als het niet aan u gericht is?",
+        text_en: "How do you follow what is said online about your municipality, including when it is not addressed to you?",
         levels: [
             "Niet structureel: we zien berichten als iemand ze toevallig opmerkt.",
             "Een medewerker kijkt een paar keer per week met de hand op de belangrijkste kanalen.",
             "Vermeldingen komen in één werkomgeving binnen en worden elke werkdag bekeken.",
             "Vermeldingen worden ook 's avonds en in het weekend gevolgd, met een melding bij een piek.",
             "De zoektermen en kanalen worden elk kwartaal geëvalueerd en bijgesteld op wat gemist werd.",
+        ],
+        levels_en: [
+            "Not structurally: we see posts when someone happens to notice them.",
+            "An agent checks the main channels by hand a few times a week.",
+            "Mentions arrive in one workspace and are reviewed every working day.",
+            "Mentions are also followed in the evening and at weekends, with an alert on a peak.",
+            "Search terms and channels are evaluated every quarter and adjusted for what was missed.",
         ],
         critical: true,
         measured_hint: Some(figures::MENTIONS),
@@ -120,12 +143,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA2",
         theme: Monitoring,
         text: "Weet u hoeveel berichten u per kanaal, onderwerp en uur van de week ontvangt?",
+        text_en: "Do you know how many messages you receive per channel, topic and hour of the week?",
         levels: [
             "Nee, daar zijn geen cijfers van.",
             "We tellen af en toe met de hand, bijvoorbeeld voor het jaarverslag.",
             "De aantallen per kanaal en onderwerp komen elke maand uit het systeem.",
             "De aantallen worden elke week besproken en gebruikt voor het rooster.",
             "Drukte wordt vooraf voorspeld en gedeeld met de vakafdelingen die erover gaan.",
+        ],
+        levels_en: [
+            "No, there are no figures for that.",
+            "We count by hand now and then, for example for the annual report.",
+            "The numbers per channel and topic come out of the system every month.",
+            "The numbers are discussed every week and used for the roster.",
+            "Busy periods are forecast in advance and shared with the departments concerned.",
         ],
         critical: false,
         measured_hint: Some(figures::VOLUME_BY_TOPIC),
@@ -134,12 +165,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA3",
         theme: Monitoring,
         text: "Hoe gebruikt u het sentiment van berichten over de gemeente?",
+        text_en: "How do you use the sentiment of messages about the municipality?",
         levels: [
             "Niet.",
             "Als indruk bij opvallende berichten, zonder meting.",
             "De verdeling positief/neutraal/negatief wordt elke week gemeten en gerapporteerd.",
             "Een stijging van negatief sentiment geeft een melding en leidt tot een afgesproken actie.",
             "Sentiment per onderwerp wordt gekoppeld aan beleid en communicatie, en het effect wordt nagemeten.",
+        ],
+        levels_en: [
+            "Not at all.",
+            "As an impression for striking messages, without measuring.",
+            "The positive/neutral/negative split is measured and reported every week.",
+            "A rise in negative sentiment triggers an alert and leads to an agreed action.",
+            "Sentiment per topic is linked to policy and communication, and the effect is measured afterwards.",
         ],
         critical: true,
         measured_hint: Some(figures::SENTIMENT_MIX),
@@ -148,12 +187,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA4",
         theme: Monitoring,
         text: "Hoe snel merkt u een plotselinge toename van berichten over één onderwerp op?",
+        text_en: "How quickly do you notice a sudden increase in messages about one topic?",
         levels: [
             "Pas als het al druk is of als de pers belt.",
             "Binnen een dag, als iemand van het team het toevallig ziet.",
             "Binnen kantoortijd binnen een uur, doordat het team de trends per onderwerp volgt.",
             "Automatische meldingen bij pieken, ook buiten kantoortijd, met een vaste eerste opvolger.",
             "Drempels voor meldingen worden na elke piek geëvalueerd en bijgesteld.",
+        ],
+        levels_en: [
+            "Only when it is already busy or when the press calls.",
+            "Within a day, if someone in the team happens to see it.",
+            "Within an hour during office hours, because the team follows the trends per topic.",
+            "Automatic alerts on peaks, also outside office hours, with a fixed first responder.",
+            "Alert thresholds are evaluated and adjusted after every peak.",
         ],
         critical: false,
         measured_hint: None,
@@ -162,12 +209,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA5",
         theme: Monitoring,
         text: "Wat gebeurt er met de inzichten uit monitoring en webcare?",
+        text_en: "What happens with the insights from monitoring and webcare?",
         levels: [
             "Ze blijven bij het webcareteam.",
             "Ze worden af en toe doorgestuurd per e-mail.",
             "Er is een vaste maandrapportage voor communicatie en management.",
             "Vakafdelingen krijgen vaste terugkoppeling, met afspraken over wat ze ermee doen.",
             "Inzichten leiden aantoonbaar tot verbeteringen in dienstverlening en beleid; de opvolging wordt bijgehouden.",
+        ],
+        levels_en: [
+            "They stay with the webcare team.",
+            "They are forwarded by e-mail now and then.",
+            "There is a fixed monthly report for communication and management.",
+            "Departments get regular feedback, with agreements on what they do with it.",
+            "Insights demonstrably lead to improvements in service and policy; the follow-up is tracked.",
         ],
         critical: false,
         measured_hint: None,
@@ -176,12 +231,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA6",
         theme: Monitoring,
         text: "Meet u hoe tevreden inwoners zijn over het contact?",
+        text_en: "Do you measure how satisfied residents are with the contact?",
         levels: [
             "Nee.",
             "Soms, met een losse enquête.",
             "Na elk afgehandeld gesprek krijgt de inwoner een korte tevredenheidsvraag.",
             "De tevredenheid per onderwerp en team wordt maandelijks besproken en verklaard.",
             "Verbeteracties worden gekozen op basis van de tevredenheid en het effect wordt gemeten.",
+        ],
+        levels_en: [
+            "No.",
+            "Sometimes, with a one-off survey.",
+            "After every handled conversation the resident gets a short satisfaction question.",
+            "Satisfaction per topic and team is discussed and explained every month.",
+            "Improvements are chosen on the basis of satisfaction and their effect is measured.",
         ],
         critical: false,
         measured_hint: Some(figures::CSAT),
@@ -190,12 +253,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "MA7",
         theme: Monitoring,
         text: "Vergelijkt u uw cijfers met die van andere gemeenten?",
+        text_en: "Do you compare your figures with those of other municipalities?",
         levels: [
             "Nee.",
             "Informeel, in gesprekken met collega's.",
             "Jaarlijks, met de anonieme benchmark van vergelijkbare gemeenten.",
             "Elk kwartaal, met verbeterdoelen voor de cijfers waarop we achterblijven.",
             "We leren actief van gemeenten die beter scoren en delen onze eigen aanpak.",
+        ],
+        levels_en: [
+            "No.",
+            "Informally, in conversations with colleagues.",
+            "Every year, with the anonymous benchmark of comparable municipalities.",
+            "Every quarter, with improvement targets for the figures where we lag behind.",
+            "We actively learn from municipalities that score better and share our own approach.",
         ],
         critical: false,
         measured_hint: Some(figures::BENCHMARK),
@@ -205,12 +276,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD1",
         theme: Webcare,
         text: "Hoe vaak haalt u de afgesproken reactietermijnen (SLA)?",
+        text_en: "How often do you meet the agreed response times (SLA)?",
         levels: [
             "Er zijn geen afgesproken reactietermijnen.",
             "Er zijn termijnen, maar we meten niet of we ze halen.",
             "We meten het; minder dan 80 % van de berichten krijgt binnen de termijn een reactie.",
             "80 tot 95 % binnen de termijn, en dat wordt elke maand gerapporteerd.",
             "Meer dan 95 % binnen de termijn; elke overschrijding wordt geanalyseerd.",
+        ],
+        levels_en: [
+            "There are no agreed response times.",
+            "There are response times, but we do not measure whether we meet them.",
+            "We measure it; fewer than 80 % of messages get a response within the agreed time.",
+            "80 to 95 % within the agreed time, reported every month.",
+            "More than 95 % within the agreed time; every breach is analysed.",
         ],
         critical: true,
         measured_hint: Some(figures::SLA_ATTAINMENT),
@@ -219,12 +298,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD2",
         theme: Webcare,
         text: "Hoe snel krijgt een inwoner een eerste reactie?",
+        text_en: "How quickly does a resident get a first response?",
         levels: [
             "Dat weten we niet; soms pas na dagen.",
             "Meestal binnen twee werkdagen, maar het wordt niet gemeten.",
             "De helft van de berichten (mediaan) krijgt binnen één werkdag een reactie, gemeten.",
             "Mediaan binnen een uur in kantoortijd en 90 % binnen één werkdag.",
             "Chat binnen een minuut en sociale media binnen een uur, ook 's avonds en in het weekend.",
+        ],
+        levels_en: [
+            "We do not know; sometimes only after days.",
+            "Usually within two working days, but it is not measured.",
+            "Half of the messages (median) get a response within one working day, measured.",
+            "Median within an hour during office hours and 90 % within one working day.",
+            "Chat within a minute and social media within an hour, also in the evening and at weekends.",
         ],
         critical: false,
         measured_hint: Some(figures::FIRST_RESPONSE_TIME),
@@ -233,12 +320,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD3",
         theme: Webcare,
         text: "Bent u 's avonds en in het weekend bereikbaar?",
+        text_en: "Can residents reach you in the evening and at weekends?",
         levels: [
             "Nee, berichten blijven liggen tot de volgende werkdag.",
             "Soms kijkt iemand vrijwillig mee.",
             "Er is een vaste dienst op een deel van de avonden of op zaterdag.",
             "Avonden en weekend zijn gedekt, zelf of via de regionale pool, met dezelfde termijnen.",
             "De bezetting buiten kantoortijd volgt het gemeten aanbod en wordt elk kwartaal bijgesteld.",
+        ],
+        levels_en: [
+            "No, messages wait until the next working day.",
+            "Sometimes someone keeps an eye on things voluntarily.",
+            "There is a fixed shift on some evenings or on Saturday.",
+            "Evenings and weekends are covered, in-house or via the regional pool, with the same response times.",
+            "Staffing outside office hours follows the measured demand and is adjusted every quarter.",
         ],
         critical: true,
         measured_hint: Some(figures::OFF_HOURS_COVERAGE),
@@ -247,12 +342,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD4",
         theme: Webcare,
         text: "Hoe gebruikt u standaardantwoorden (sjablonen)?",
+        text_en: "How do you use answer templates?",
         levels: [
             "Niet: iedereen schrijft elk antwoord zelf.",
             "Ieder heeft een eigen lijstje in een document.",
             "Er zijn gedeelde sjablonen in Loket voor de meest gestelde vragen.",
             "Sjablonen worden in een groot deel van de antwoorden gebruikt en samen met de vakafdelingen onderhouden.",
             "Gebruik en effect van sjablonen (heropeningen, tevredenheid) worden gemeten en sjablonen worden daarop verbeterd.",
+        ],
+        levels_en: [
+            "Not at all: everyone writes every answer themselves.",
+            "Everyone has their own list in a document.",
+            "There are shared templates in Loket for the most frequent questions.",
+            "Templates are used in a large share of the answers and maintained together with the departments.",
+            "Use and effect of templates (reopenings, satisfaction) are measured and templates are improved accordingly.",
         ],
         critical: false,
         measured_hint: Some(figures::TEMPLATE_USE),
@@ -261,12 +364,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD5",
         theme: Webcare,
         text: "Hoe worden vragen die webcare niet zelf kan beantwoorden verder geholpen?",
+        text_en: "How are questions that webcare cannot answer itself taken further?",
         levels: [
             "De inwoner wordt verwezen naar het algemene telefoonnummer.",
             "Webcare mailt de vakafdeling en wacht op antwoord.",
             "Er is per onderwerp een vaste route (zoals een melding openbare ruimte) met terugkoppeling aan de inwoner.",
             "Met de vakafdelingen zijn doorlooptijden afgesproken en de afhandeltijd wordt gemeten.",
             "Het percentage heropende gesprekken wordt gevolgd en aantoonbaar omlaag gebracht.",
+        ],
+        levels_en: [
+            "The resident is referred to the general phone number.",
+            "Webcare e-mails the department and waits for an answer.",
+            "There is a fixed route per topic (such as a public space report) with feedback to the resident.",
+            "Lead times are agreed with the departments and the resolution time is measured.",
+            "The share of reopened conversations is tracked and demonstrably brought down.",
         ],
         critical: false,
         measured_hint: Some(figures::RESOLUTION_TIME),
@@ -275,12 +386,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD6",
         theme: Webcare,
         text: "Hoe is de bezetting van webcare gepland?",
+        text_en: "How is webcare staffing planned?",
         levels: [
             "Wie er is, doet het erbij.",
             "Een vast rooster, los van hoe druk het is.",
             "Een rooster op basis van ervaring met de drukke dagdelen.",
             "Een rooster op basis van het gemeten aanbod per uur van de week en een bezettingsadvies.",
             "Het rooster wordt elke week bijgestuurd op de prognose, met een pool voor pieken en krapte.",
+        ],
+        levels_en: [
+            "Whoever is around does it on the side.",
+            "A fixed roster, regardless of how busy it is.",
+            "A roster based on experience with the busy parts of the day.",
+            "A roster based on the measured demand per hour of the week and a staffing advice.",
+            "The roster is adjusted every week to the forecast, with a pool for peaks and shortages.",
         ],
         critical: false,
         measured_hint: Some(figures::VOLUME_BY_HOUR_OF_WEEK),
@@ -289,12 +408,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD7",
         theme: Webcare,
         text: "Op welke kanalen helpt u inwoners, en antwoordt u op het kanaal dat zij kozen?",
+        text_en: "On which channels do you help residents, and do you answer on the channel they chose?",
         levels: [
             "Berichten op sociale media worden doorverwezen naar telefoon of e-mail.",
             "Op één socialmediakanaal, onregelmatig.",
             "Op de belangrijkste kanalen (chat, sociale media, e-mail), met antwoord op hetzelfde kanaal.",
             "Alle kanalen in één werkbak, met dezelfde termijnen en kwaliteit.",
             "Kanalen worden gekozen en afgebouwd op basis van gemeten gebruik en tevredenheid.",
+        ],
+        levels_en: [
+            "Messages on social media are referred to phone or e-mail.",
+            "On one social media channel, irregularly.",
+            "On the main channels (chat, social media, e-mail), answering on the same channel.",
+            "All channels in one workspace, with the same response times and quality.",
+            "Channels are chosen and phased out on the basis of measured use and satisfaction.",
         ],
         critical: false,
         measured_hint: Some(figures::VOLUME_BY_CHANNEL),
@@ -303,12 +430,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WD8",
         theme: Webcare,
         text: "Kent u de kosten van een online contact?",
+        text_en: "Do you know the cost of an online contact?",
         levels: [
             "Nee.",
             "Een ruwe schatting, eenmalig gemaakt.",
             "De kosten per contact worden jaarlijks berekend uit behandeltijd en uurtarief.",
             "De kosten per contact worden per kwartaal gevolgd en vergeleken met andere kanalen.",
             "Keuzes over kanalen, pools en sjablonen worden onderbouwd met de kosten per contact.",
+        ],
+        levels_en: [
+            "No.",
+            "A rough estimate, made once.",
+            "The cost per contact is calculated every year from handle time and hourly rate.",
+            "The cost per contact is tracked every quarter and compared with other channels.",
+            "Choices about channels, pools and templates are backed by the cost per contact.",
         ],
         critical: false,
         measured_hint: Some(figures::COST_PER_CONTACT),
@@ -318,12 +453,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR1",
         theme: Woordvoering,
         text: "Hoe worden antwoorden op gevoelige onderwerpen afgestemd met woordvoering?",
+        text_en: "How are answers on sensitive topics coordinated with the press office?",
         levels: [
             "Niet: webcare beslist zelf of laat het bericht liggen.",
             "Per geval, door een woordvoerder te bellen of te appen.",
             "Er is een lijst van gevoelige onderwerpen; die antwoorden gaan langs een woordvoerder voor akkoord.",
             "Akkoord via een vaste route in Loket met een afgesproken termijn, ook buiten kantoortijd.",
             "De doorlooptijd van akkoorden wordt gemeten; webcare heeft mandaat binnen afgesproken kaders.",
+        ],
+        levels_en: [
+            "Not at all: webcare decides itself or leaves the message.",
+            "Case by case, by calling or messaging a spokesperson.",
+            "There is a list of sensitive topics; those answers go to a spokesperson for approval.",
+            "Approval via a fixed route in Loket with an agreed time limit, also outside office hours.",
+            "The lead time of approvals is measured; webcare has a mandate within agreed limits.",
         ],
         critical: true,
         measured_hint: Some(figures::APPROVAL_TIME),
@@ -332,12 +475,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR2",
         theme: Woordvoering,
         text: "Is er een draaiboek voor online communicatie bij een crisis?",
+        text_en: "Is there a playbook for online communication in a crisis?",
         levels: [
             "Nee.",
             "Er is een algemeen crisisplan zonder online paragraaf.",
             "Er is een online draaiboek met rollen, bereikbaarheid en vooraf goedgekeurde eerste berichten.",
             "Het draaiboek wordt minstens één keer per jaar geoefend, bijvoorbeeld met de crisismodus van Loket.",
             "Na elke oefening of crisis volgt een evaluatie, het draaiboek wordt bijgewerkt en er zijn afspraken over een regionale crisispool.",
+        ],
+        levels_en: [
+            "No.",
+            "There is a general crisis plan without an online section.",
+            "There is an online playbook with roles, availability and pre-approved first messages.",
+            "The playbook is rehearsed at least once a year, for example with Loket's crisis mode.",
+            "Every drill or crisis is followed by an evaluation, the playbook is updated and there are agreements on a regional crisis pool.",
         ],
         critical: true,
         measured_hint: Some(figures::CRISIS_DRILLS),
@@ -346,12 +497,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR3",
         theme: Woordvoering,
         text: "Hoe volgt u de online reputatie van de gemeente?",
+        text_en: "How do you follow the municipality's online reputation?",
         levels: [
             "Niet.",
             "Als indruk bij opvallende gebeurtenissen.",
             "Een periodiek overzicht van volume, sentiment en het aandeel negatieve berichten.",
             "Reputatie per onderwerp wordt gevolgd, met drempels die een actie in gang zetten.",
             "Reputatiedoelen maken deel uit van het communicatiebeleid en worden bestuurlijk besproken.",
+        ],
+        levels_en: [
+            "Not at all.",
+            "As an impression around striking events.",
+            "A periodic overview of volume, sentiment and the share of negative messages.",
+            "Reputation per topic is followed, with thresholds that trigger an action.",
+            "Reputation goals are part of the communication policy and are discussed by the executive.",
         ],
         critical: false,
         measured_hint: Some(figures::SENTIMENT_MIX),
@@ -360,12 +519,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR4",
         theme: Woordvoering,
         text: "Hoe reageert u als negatieve berichten over de gemeente zich snel verspreiden?",
+        text_en: "How do you respond when negative messages about the municipality spread quickly?",
         levels: [
             "We wachten af tot het overwaait.",
             "Er wordt gereageerd, maar zonder afspraak over wie en wanneer.",
             "Webcare en woordvoering stemmen binnen kantoortijd binnen een uur af over een reactie.",
             "Er is een vaste werkwijze, ook buiten kantoortijd, met een eerste bericht binnen een uur.",
             "Elke gebeurtenis wordt nabesproken en de werkwijze wordt daarop aangepast.",
+        ],
+        levels_en: [
+            "We wait for it to blow over.",
+            "Someone responds, but without agreement on who and when.",
+            "Webcare and the press office agree on a response within an hour during office hours.",
+            "There is a fixed procedure, also outside office hours, with a first message within an hour.",
+            "Every event is reviewed afterwards and the procedure is adjusted accordingly.",
         ],
         critical: false,
         measured_hint: None,
@@ -374,12 +541,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR5",
         theme: Woordvoering,
         text: "Zijn er richtlijnen voor de toon en de grenzen van online reageren (Rules of Engagement)?",
+        text_en: "Are there guidelines for the tone and limits of responding online (rules of engagement)?",
         levels: [
             "Nee.",
             "Er zijn ongeschreven afspraken.",
             "De richtlijnen zijn vastgelegd en bij iedereen in het team bekend.",
             "Nieuwe medewerkers worden erin getraind en de richtlijnen worden jaarlijks herzien.",
             "De richtlijnen zijn afgestemd op de landelijke blauwdruk en we dragen verbeteringen bij.",
+        ],
+        levels_en: [
+            "No.",
+            "There are unwritten agreements.",
+            "The guidelines are written down and known to everyone in the team.",
+            "New staff are trained in them and the guidelines are reviewed every year.",
+            "The guidelines are aligned with the national blueprint and we contribute improvements.",
         ],
         critical: false,
         measured_hint: None,
@@ -388,12 +563,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR6",
         theme: Woordvoering,
         text: "Hoe werken webcare en bestuurders samen in het online gesprek?",
+        text_en: "How do webcare and elected officials work together in the online conversation?",
         levels: [
             "Er zijn geen afspraken; bestuurders en webcare reageren los van elkaar.",
             "Webcare wordt soms op de hoogte gebracht van wat bestuurders online zeggen.",
             "Er zijn afspraken over wie waarop reageert en hoe vragen aan bestuurders worden doorgezet.",
             "Webcare signaleert actief voor bestuurders en woordvoering, met een vaste lijn.",
             "De samenwerking wordt jaarlijks geëvalueerd en ingezet in de bestuurlijke communicatiestrategie.",
+        ],
+        levels_en: [
+            "There are no agreements; officials and webcare respond independently of each other.",
+            "Webcare is sometimes told what officials say online.",
+            "There are agreements on who responds to what and how questions for officials are passed on.",
+            "Webcare actively flags issues for officials and the press office, through a fixed line.",
+            "The cooperation is evaluated every year and used in the executive's communication strategy.",
         ],
         critical: false,
         measured_hint: None,
@@ -402,12 +585,20 @@ pub static QUESTIONS: &[Question] = &[
         id: "WR7",
         theme: Woordvoering,
         text: "Hoe wordt de kwaliteit van gepubliceerde antwoorden bewaakt?",
+        text_en: "How is the quality of published answers monitored?",
         levels: [
             "Niet.",
             "Af en toe leest iemand mee.",
             "Er wordt regelmatig een steekproef van antwoorden nagelezen op toon en juistheid.",
             "Steekproeven met vaste criteria, besproken in het team en gekoppeld aan tevredenheid.",
             "Uitkomsten van de steekproeven leiden aantoonbaar tot betere sjablonen en richtlijnen.",
+        ],
+        levels_en: [
+            "Not at all.",
+            "Now and then someone reads along.",
+            "A sample of answers is regularly checked for tone and correctness.",
+            "Samples with fixed criteria, discussed in the team and linked to satisfaction.",
+            "The outcomes of the samples demonstrably lead to better templates and guidelines.",
         ],
         critical: false,
         measured_hint: None,
@@ -510,6 +701,11 @@ impl ThemeScore {
     pub fn level_name_nl(&self) -> &'static str {
         LEVEL_NAMES_NL[usize::from(self.level - MIN_LEVEL)]
     }
+
+    /// "ad hoc" … "optimised".
+    pub fn level_name_en(&self) -> &'static str {
+        LEVEL_NAMES_EN[usize::from(self.level - MIN_LEVEL)]
+    }
 }
 
 /// Scores of all three themes, in [`Theme::ALL`] order.
@@ -600,6 +796,15 @@ impl ThemeTrend {
             Direction::Same => format!("gelijk gebleven op {}", self.to),
         }
     }
+
+    /// "up from 2 to 3", "down from 4 to 3", "unchanged at 3".
+    pub fn label_en(&self) -> String {
+        match self.direction {
+            Direction::Up => format!("up from {} to {}", self.from, self.to),
+            Direction::Down => format!("down from {} to {}", self.from, self.to),
+            Direction::Same => format!("unchanged at {}", self.to),
+        }
+    }
 }
 
 /// The trend per theme from the earlier to the later of two assessments (by date, whatever
@@ -667,9 +872,13 @@ mod tests {
             assert!(qs.iter().any(|q| q.measured_hint.is_some()));
             for q in qs {
                 assert!(q.text.ends_with('?'), "{}", q.id);
-                let distinct: HashSet<_> = q.levels.iter().collect();
-                assert_eq!(distinct.len(), 5, "{}: five different answers", q.id);
-                assert!(q.levels.iter().all(|l| !l.is_empty()));
+                assert!(q.text_en.ends_with('?'), "{}", q.id);
+                for levels in [q.levels, q.levels_en] {
+                    let distinct: HashSet<_> = levels.iter().collect();
+                    assert_eq!(distinct.len(), 5, "{}: five different answers", q.id);
+                    assert!(levels.iter().all(|l| !l.is_empty()));
+                }
+                assert_ne!(q.text, q.text_en, "{}: translated", q.id);
             }
             assert_eq!(Theme::parse(theme.as_str()), Some(theme));
         }
@@ -745,6 +954,7 @@ mod tests {
         assert_eq!(m.level, 3);
         assert!((m.mean - 27.0 / 7.0).abs() < 1e-12);
         assert_eq!(m.level_name_nl(), "vastgelegd");
+        assert_eq!(m.level_name_en(), "defined");
         // Webcare: 8 questions, four 5s and four 4s → mean 4.5 → level 4.
         let s = Assessment::new(
             date(1),
@@ -807,10 +1017,12 @@ mod tests {
             (2, 2, 0, Direction::Same)
         );
         assert_eq!(m.label_nl(), "gelijk gebleven op 2");
+        assert_eq!(m.label_en(), "unchanged at 2");
         assert!(m.mean_delta > 0.0);
         let w = t.iter().find(|x| x.theme == Theme::Webcare).unwrap();
         assert_eq!((w.from, w.to, w.direction), (2, 3, Direction::Up));
         assert_eq!(w.label_nl(), "gestegen van 2 naar 3");
+        assert_eq!(w.label_en(), "up from 2 to 3");
         // Woordvoering before: (6·2 + 1) / 7 = 1.86 → 1; after all 3 → 3.
         let r = t.iter().find(|x| x.theme == Theme::Woordvoering).unwrap();
         assert_eq!((r.from, r.to, r.delta), (1, 3, 2));

@@ -125,6 +125,19 @@ impl SizeClass {
             Self::Vanaf250000 => "250.000 inwoners of meer",
         }
     }
+
+    /// English label for the UI.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::MinderDan10000 => "fewer than 10,000 inhabitants",
+            Self::Van10000Tot20000 => "10,000 to 20,000 inhabitants",
+            Self::Van20000Tot50000 => "20,000 to 50,000 inhabitants",
+            Self::Van50000Tot100000 => "50,000 to 100,000 inhabitants",
+            Self::Van100000Tot150000 => "100,000 to 150,000 inhabitants",
+            Self::Van150000Tot250000 => "150,000 to 250,000 inhabitants",
+            Self::Vanaf250000 => "250,000 inhabitants or more",
+        }
+    }
 }
 
 /// Why a group shows no figures.
@@ -144,6 +157,14 @@ impl SuppressionReason {
         match self {
             Self::TooFewPeers => "te weinig vergelijkbare gemeenten",
             Self::SizeUnknown => "inwonertal van de gemeente onbekend",
+        }
+    }
+
+    /// English text for the UI.
+    pub fn text_en(self) -> &'static str {
+        match self {
+            Self::TooFewPeers => "too few comparable municipalities",
+            Self::SizeUnknown => "the municipality's number of inhabitants is unknown",
         }
     }
 }
@@ -175,6 +196,20 @@ impl Rank {
             tied,
             label,
         }
+    }
+
+    /// `label` in English: "3rd of 17", "joint 3rd of 17".
+    pub fn label_en(&self) -> String {
+        let n = self.position;
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        let joint = if self.tied { "joint " } else { "" };
+        format!("{joint}{n}{suffix} of {}", self.of)
     }
 }
 
@@ -504,11 +539,23 @@ mod tests {
         let r = s.rank.as_ref().unwrap();
         assert_eq!((r.position, r.of, r.tied), (3, 7, true));
         assert_eq!(r.label, "gedeeld 3e van 7");
+        assert_eq!(r.label_en(), "joint 3rd of 7");
         assert_eq!(s.named[0].position, 3);
         // Lower is better: only 1 is better.
         let b = benchmark(&code(1), &v, false);
         let r = b.same_size_class.figures().unwrap().rank.clone().unwrap();
         assert_eq!(r.label, "gedeeld 2e van 7");
+        assert_eq!(r.label_en(), "joint 2nd of 7");
+        for (position, en) in [
+            (1, "1st"),
+            (11, "11th"),
+            (12, "12th"),
+            (21, "21st"),
+            (103, "103rd"),
+        ] {
+            let r = Rank::new(position, 200, false);
+            assert_eq!(r.label_en(), format!("{en} of 200"));
+        }
         // Everybody equal: all first.
         let v: Vec<PeerValue> = (1..=6).map(|n| peer(n, 30_000, 4.0, false)).collect();
         let b = benchmark(&code(1), &v, false);

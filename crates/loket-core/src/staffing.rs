@@ -175,6 +175,13 @@ impl ChannelGroup {
             Self::Async => "Sociale media en e-mail",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Realtime => "Chat",
+            Self::Async => "Social media and e-mail",
+        }
+    }
 }
 
 /// Arrivals per hour for each slot of a week: non-negative and finite.
@@ -689,6 +696,22 @@ impl PoolAdvice {
         )
     }
 
+    /// "shared: 7 agents, separate: 11 (busiest hour); 120 against 164 hours per week".
+    pub fn summary_en(&self) -> String {
+        format!(
+            "shared: {} {}, separate: {} (busiest hour); {} against {} hours per week",
+            self.shared_peak,
+            if self.shared_peak == 1 {
+                "agent"
+            } else {
+                "agents"
+            },
+            self.separate_peak,
+            self.shared_hours,
+            self.separate_hours
+        )
+    }
+
     /// Person-hours per week that sharing saves.
     pub fn hours_saved(&self) -> u64 {
         self.separate_hours.saturating_sub(self.shared_hours)
@@ -839,6 +862,15 @@ impl Coverage {
             Self::Under(n) => format!("{n} te weinig"),
             Self::Over(n) => format!("{n} te veel"),
             Self::Ok => "op sterkte".to_string(),
+        }
+    }
+
+    /// "2 short", "1 too many", "fully staffed".
+    pub fn label_en(self) -> String {
+        match self {
+            Self::Under(n) => format!("{n} short"),
+            Self::Over(n) => format!("{n} too many"),
+            Self::Ok => "fully staffed".to_string(),
         }
     }
 
@@ -1268,6 +1300,9 @@ mod tests {
         assert_eq!(Coverage::Under(2).label_nl(), "2 te weinig");
         assert_eq!(Coverage::Over(1).label_nl(), "1 te veel");
         assert_eq!(Coverage::Ok.label_nl(), "op sterkte");
+        assert_eq!(Coverage::Under(2).label_en(), "2 short");
+        assert_eq!(Coverage::Over(1).label_en(), "1 too many");
+        assert_eq!(Coverage::Ok.label_en(), "fully staffed");
         assert_eq!(
             serde_json::to_value(Coverage::Under(2)).unwrap(),
             serde_json::json!({"status": "under", "by": 2})
@@ -1349,6 +1384,10 @@ mod tests {
         assert_eq!(
             pool.summary_nl(),
             "gedeeld: 12 medewerkers, apart: 25 (drukste uur); 540 tegen 1125 uur per week"
+        );
+        assert_eq!(
+            pool.summary_en(),
+            "shared: 12 agents, separate: 25 (busiest hour); 540 against 1125 hours per week"
         );
         // A single member: pooling changes nothing.
         let alone = pool_advice(ChannelGroup::Realtime, &members[..1], &p);

@@ -437,10 +437,16 @@ pub struct FigureDef {
     pub id: &'static str,
     /// Dutch name, the heading on the definitions page.
     pub name_nl: &'static str,
+    /// `name_nl` in English (the definitions page in English).
+    pub name_en: &'static str,
     /// Unit, in Dutch.
     pub unit_nl: &'static str,
+    /// `unit_nl` in English.
+    pub unit_en: &'static str,
     /// One-line definition, in Dutch; the definitions page repeats it word for word.
     pub definition_nl: &'static str,
+    /// `definition_nl` in English (`docs/metrics.md` stays Dutch).
+    pub definition_en: &'static str,
     /// How the code computes it.
     pub code: &'static str,
 }
@@ -450,113 +456,161 @@ pub const FIGURES: &[FigureDef] = &[
     FigureDef {
         id: "volume_in",
         name_nl: "Inkomend volume",
+        name_en: "Incoming volume",
         unit_nl: "berichten",
+        unit_en: "messages",
         definition_nl: "Aantal berichten van inwoners dat in de periode binnenkwam, per kanaal, onderwerp, gemeente, uur van de week of dag.",
+        definition_en: "Number of messages from residents that arrived in the period, per channel, topic, municipality, hour of the week or day.",
         code: "volume(…, Flow::In) / volume_by(…, Flow::In, Dimension)",
     },
     FigureDef {
         id: "volume_out",
         name_nl: "Uitgaand volume",
+        name_en: "Outgoing volume",
         unit_nl: "berichten",
+        unit_en: "messages",
         definition_nl: "Aantal antwoorden dat medewerkers in de periode verstuurden, per kanaal, onderwerp, gemeente, uur van de week of dag.",
+        definition_en: "Number of replies that agents sent in the period, per channel, topic, municipality, hour of the week or day.",
         code: "volume(…, Flow::Out) / volume_by(…, Flow::Out, Dimension)",
     },
     FigureDef {
         id: "contacts",
         name_nl: "Contacten",
+        name_en: "Contacts",
         unit_nl: "gesprekken",
+        unit_en: "conversations",
         definition_nl: "Aantal gesprekken dat in de periode begon.",
+        definition_en: "Number of conversations that started in the period.",
         code: "contacts / contacts_by(…, Dimension)",
     },
     FigureDef {
         id: "first_response_time",
         name_nl: "Eerste reactietijd",
+        name_en: "First-response time",
         unit_nl: "seconden (mediaan en 90e percentiel)",
+        unit_en: "seconds (median and 90th percentile)",
         definition_nl: "Tijd van het eerste bericht van de inwoner tot het eerste antwoord van een medewerker, voor gesprekken waarvan het eerste antwoord in de periode viel; in kloktijd en in kantoortijd.",
+        definition_en: "Time from the resident's first message to an agent's first reply, for conversations whose first reply fell in the period; in clock time and in business time.",
         code: "first_response_time(…, Clock::Wall | Clock::Business(…))",
     },
     FigureDef {
         id: "resolution_time",
         name_nl: "Oplostijd",
+        name_en: "Resolution time",
         unit_nl: "seconden (mediaan en 90e percentiel)",
+        unit_en: "seconds (median and 90th percentile)",
         definition_nl: "Tijd van het eerste bericht van de inwoner tot het moment dat het gesprek voor het eerst opgelost of gesloten werd, voor gesprekken die in de periode voor het eerst werden opgelost; in kloktijd en in kantoortijd.",
+        definition_en: "Time from the resident's first message to the moment the conversation was first resolved or closed, for conversations first resolved in the period; in clock time and in business time.",
         code: "resolution_time(…, Clock::Wall | Clock::Business(…))",
     },
     FigureDef {
         id: "sla_first_response",
         name_nl: "SLA-naleving eerste reactie",
+        name_en: "Service level first response",
         unit_nl: "procent",
+        unit_en: "percent",
         definition_nl: "Aandeel gesprekken met een eerste antwoord op of vóór de termijn, onder de gesprekken waarover dat in de periode beslist werd.",
+        definition_en: "Share of conversations with a first reply on or before the deadline, among the conversations for which that was decided in the period.",
         code: "sla_attainment(…, SlaKind::FirstResponse)",
     },
     FigureDef {
         id: "sla_resolution",
         name_nl: "SLA-naleving oplossing",
+        name_en: "Service level resolution",
         unit_nl: "procent",
+        unit_en: "percent",
         definition_nl: "Aandeel gesprekken dat op of vóór de termijn voor het eerst werd opgelost, onder de gesprekken waarover dat in de periode beslist werd.",
+        definition_en: "Share of conversations first resolved on or before the deadline, among the conversations for which that was decided in the period.",
         code: "sla_attainment(…, SlaKind::Resolution)",
     },
     FigureDef {
         id: "backlog",
         name_nl: "Werkvoorraad naar leeftijd",
+        name_en: "Backlog by age",
         unit_nl: "gesprekken per leeftijdsklasse",
+        unit_en: "conversations per age class",
         definition_nl: "Aantal gesprekken dat nu op een medewerker wacht (status nieuw of open), verdeeld naar de tijd sinds het eerste bericht.",
+        definition_en: "Number of conversations now waiting for an agent (state new or open), split by the time since the first message.",
         code: "backlog(…, as_of)",
     },
     FigureDef {
         id: "reopen_rate",
         name_nl: "Heropeningspercentage",
+        name_en: "Reopen rate",
         unit_nl: "procent",
+        unit_en: "percent",
         definition_nl: "Aandeel van de gesprekken die in de periode voor het eerst werden opgelost, dat daarna minstens één keer werd heropend.",
+        definition_en: "Share of the conversations first resolved in the period that were reopened at least once afterwards.",
         code: "reopen_rate",
     },
     FigureDef {
         id: "pool_share",
         name_nl: "Aandeel regionale pool",
+        name_en: "Regional pool share",
         unit_nl: "procent",
+        unit_en: "percent",
         definition_nl: "Aandeel van de gesprekken van gemeenten, begonnen in de periode, dat een regionale pool namens de gemeente behandelde.",
+        definition_en: "Share of the municipalities' conversations, started in the period, that a regional pool handled on the municipality's behalf.",
         code: "pool_share",
     },
     FigureDef {
         id: "sentiment_mix",
         name_nl: "Sentimentverdeling",
+        name_en: "Sentiment mix",
         unit_nl: "procent per klasse",
+        unit_en: "percent per class",
         definition_nl: "Verdeling van de gesprekken die in de periode begonnen over negatief, neutraal en positief, volgens de tekstanalyse van het eerste bericht.",
+        definition_en: "Split of the conversations that started in the period into negative, neutral and positive, according to the text analysis of the first message.",
         code: "sentiment_mix",
     },
     FigureDef {
         id: "sentiment_trend",
         name_nl: "Sentimenttrend",
+        name_en: "Sentiment trend",
         unit_nl: "netto sentiment van −1 tot +1, per dag of week",
+        unit_en: "net sentiment from −1 to +1, per day or week",
         definition_nl: "Per dag of week: (aantal positief − aantal negatief) gedeeld door het aantal gesprekken met een sentiment, over de gesprekken die toen begonnen.",
+        definition_en: "Per day or week: (number positive − number negative) divided by the number of conversations with a sentiment, over the conversations that started then.",
         code: "sentiment_trend(…, Granularity::Day | Granularity::Week)",
     },
     FigureDef {
         id: "csat",
         name_nl: "Tevredenheid (CSAT)",
+        name_en: "Satisfaction (CSAT)",
         unit_nl: "procent, gemiddelde score 1–5 en aantal antwoorden",
+        unit_en: "percent, average score 1–5 and number of answers",
         definition_nl: "Aandeel scores 4 en 5 onder alle geldige scores 1 tot en met 5, met de gemiddelde score en het aantal antwoorden, voor gesprekken die in de periode voor het eerst werden opgelost.",
+        definition_en: "Share of scores 4 and 5 among all valid scores 1 to 5, with the average score and the number of answers, for conversations first resolved in the period.",
         code: "csat",
     },
     FigureDef {
         id: "handle_time",
         name_nl: "Behandeltijd per gesprek",
+        name_en: "Handle time per conversation",
         unit_nl: "seconden (gemiddelde, mediaan en 90e percentiel)",
+        unit_en: "seconds (average, median and 90th percentile)",
         definition_nl: "Tijd die medewerkers actief aan een gesprek werkten, voor gesprekken die in de periode voor het eerst werden opgelost.",
+        definition_en: "Time agents actively worked on a conversation, for conversations first resolved in the period.",
         code: "handle_time",
     },
     FigureDef {
         id: "cost_per_contact",
         name_nl: "Kosten per contact",
+        name_en: "Cost per contact",
         unit_nl: "euro",
+        unit_en: "euro",
         definition_nl: "Behandeltijd van de contacten in de periode maal het uurtarief, plus het naar tijd verdeelde deel van de vaste maandkosten voor tools, gedeeld door het aantal contacten.",
+        definition_en: "Handle time of the contacts in the period times the hourly rate, plus the time-apportioned part of the fixed monthly tool cost, divided by the number of contacts.",
         code: "contact_cost(…, &CostSettings).per_contact()",
     },
     FigureDef {
         id: "contacts_per_1000",
         name_nl: "Contacten per 1.000 inwoners",
+        name_en: "Contacts per 1,000 inhabitants",
         unit_nl: "contacten per 1.000 inwoners",
+        unit_en: "contacts per 1,000 inhabitants",
         definition_nl: "Aantal contacten in de periode gedeeld door het aantal inwoners, maal 1.000.",
+        definition_en: "Number of contacts in the period divided by the number of inhabitants, times 1,000.",
         code: "contacts_per_1000(…, inhabitants)",
     },
 ];
@@ -636,6 +690,15 @@ mod tests {
                 figure(id).is_some(),
                 "docs/metrics.md lists unknown id {id}"
             );
+        }
+    }
+
+    #[test]
+    fn every_figure_has_english_words() {
+        for f in FIGURES {
+            assert!(!f.name_en.is_empty() && !f.unit_en.is_empty(), "{}", f.id);
+            assert!(f.definition_en.ends_with('.'), "{}", f.id);
+            assert_ne!(f.definition_en, f.definition_nl, "{}", f.id);
         }
     }
 
