@@ -7,7 +7,7 @@
 use crate::auth::CurrentUser;
 use crate::charts::{self, Bar, Chart};
 use crate::error::AppError;
-use crate::i18n::{Tr, lang_of};
+use crate::i18n::{Lang, Tr, lang_of, tformat};
 use crate::state::{AppState, Tenant};
 use crate::ui::{Nav, error_page, page, page_error, tr};
 use askama::Template;
@@ -126,19 +126,21 @@ impl Picked {
     }
 }
 
-const PERIODS: [(&str, &str); 4] = [
-    ("vandaag", "Vandaag"),
-    ("7d", "7 dagen"),
-    ("30d", "30 dagen"),
-    ("aangepast", "Zelf kiezen"),
+/// The period choices: (key, Dutch, English).
+const PERIODS: [(&str, &str, &str); 4] = [
+    ("vandaag", "Vandaag", "Today"),
+    ("7d", "7 dagen", "7 days"),
+    ("30d", "30 dagen", "30 days"),
+    ("aangepast", "Zelf kiezen", "Custom"),
 ];
 
 fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s?.trim(), "%Y-%m-%d").ok()
 }
 
-/// The period of the query; a bad custom range falls back to 30 days with a Dutch message.
-fn pick(q: &DashQuery, today: NaiveDate) -> (Picked, Option<String>) {
+/// The period of the query; a bad custom range falls back to 30 days with a message in the
+/// reader's language.
+fn pick(q: &DashQuery, today: NaiveDate, t: Tr) -> (Picked, Option<String>) {
     let span = |key: &'static str, first: NaiveDate, last: NaiveDate| Picked {
         key,
         first,
@@ -156,32 +158,71 @@ fn pick(q: &DashQuery, today: NaiveDate) -> (Picked, Option<String>) {
             else {
                 return (
                     default,
-                    Some("Vul een begin- en einddatum in (dag-maand-jaar).".into()),
+                    Some(
+                        t.pick(
+                            "Vul een begin- en einddatum in (dag-maand-jaar).",
+                            "Fill in a start and end date (day-month-year).",
+                        )
+                        .into(),
+                    ),
                 );
             };
             if last < first {
                 return (
                     default,
-                    Some("De einddatum ligt vóór de begindatum.".into()),
+                    Some(
+                        t.pick(
+                            "De einddatum ligt vóór de begindatum.",
+                            "The end date is before the start date.",
+                        )
+                        .into(),
+                    ),
                 );
             }
             if first > today {
-                return (default, Some("De periode ligt in de toekomst.".into()));
+                return (
+                    default,
+                    Some(
+                        t.pick(
+                            "De periode ligt in de toekomst.",
+                            "The period lies in the future.",
+                        )
+                        .into(),
+                    ),
+                );
             }
             if (last - first).num_days() > 366 {
                 return (
                     default,
-                    Some("Kies een periode van hoogstens een jaar.".into()),
+                    Some(
+                        t.pick(
+                            "Kies een periode van hoogstens een jaar.",
+                            "Choose a period of at most a year.",
+                        )
+                        .into(),
+                    ),
                 );
             }
             if first.year() < 2000 {
-                return (default, Some("Kies een datum na 2000.".into()));
+                return (
+                    default,
+                    Some(
+                        t.pick("Kies een datum na 2000.", "Choose a date after 2000.")
+                            .into(),
+                    ),
+                );
             }
             (span("aangepast", first, last.min(today)), None)
         }
         _ => (
             default,
-            Some("Onbekende periode; de laatste 30 dagen worden getoond.".into()),
+            Some(
+                t.pick(
+                    "Onbekende periode; de laatste 30 dagen worden getoond.",
+                    "Unknown period; the last 30 days are shown.",
+                )
+                .into(),
+            ),
         ),
     }
 }
@@ -322,19 +363,21 @@ fn pct(part: i64, whole: i64) -> String {
     }
 }
 
-/// A duration in Dutch: `45 s`, `12 min`, `3 u 05 min`, `2 d 4 u`.
-pub fn dur_nl(secs: Option<u64>) -> String {
+/// A duration: `45 s`, `12 min`, `3 u 05 min`, `2 d 4 u` (English: `3 h 05 min`, `2 d 4 h`).
+pub fn dur(secs: Option<u64>, t: Tr) -> String {
     let Some(s) = secs else { return "–".into() };
+    let h = t.pick("u", "h");
     match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min", s / 60),
-        3600..86_400 => format!("{} u {:02} min", s / 3600, (s % 3600) / 60),
-        _ => format!("{} d {} u", s / 86_400, (s % 86_400) / 3600),
+        3600..86_400 => format!("{} {h} {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} {h}", s / 86_400, (s % 86_400) / 3600),
     }
 }
 
-pub(crate) fn day_label(d: NaiveDate) -> String {
-    format!("{} {}", d.day(), MONTHS[d.month0() as usize])
+/// A day and the month's short name: `3 mrt` (English `3 Mar`).
+pub(crate) fn day_label(d: NaiveDate, t: Tr) -> String {
+    format!("{} {}", d.day(), t.month(d.month0()))
 }
 
 fn channel_label(c: &str) -> String {
@@ -343,13 +386,13 @@ fn channel_label(c: &str) -> String {
         .unwrap_or_else(|| c.to_string())
 }
 
-fn topic_label(t: &str) -> String {
-    if t.is_empty() {
-        return "Onbekend onderwerp".into();
+fn topic_label(topic: &str, t: Tr) -> String {
+    if topic.is_empty() {
+        return t.pick("Onbekend onderwerp", "Unknown topic").into();
     }
-    loket_text::topics::get(t)
-        .map(|x| x.label_nl.to_string())
-        .unwrap_or_else(|| t.to_string())
+    loket_text::topics::get(topic)
+        .map(|x| t.pick(x.label_nl, x.label_en).to_string())
+        .unwrap_or_else(|| topic.to_string())
 }
 
 fn ms(t: chrono::DateTime<Utc>) -> i64 {
@@ -417,47 +460,53 @@ impl Bucket {
                 .unwrap_or(start),
         }
     }
-    fn unit(self) -> &'static str {
+    fn unit(self, t: Tr) -> &'static str {
         match self {
-            Self::Day => "dag",
+            Self::Day => t.pick("dag", "day"),
             Self::Week => "week",
-            Self::Month => "maand",
+            Self::Month => t.pick("maand", "month"),
         }
     }
-    fn plural(self) -> &'static str {
+    fn plural(self, t: Tr) -> &'static str {
         match self {
-            Self::Day => "dagen",
-            Self::Week => "weken",
-            Self::Month => "maanden",
+            Self::Day => t.pick("dagen", "days"),
+            Self::Week => t.pick("weken", "weeks"),
+            Self::Month => t.pick("maanden", "months"),
         }
     }
-    fn heading(self) -> &'static str {
+    fn heading(self, t: Tr) -> &'static str {
         match self {
-            Self::Day => "Dag",
+            Self::Day => t.pick("Dag", "Day"),
             Self::Week => "Week",
-            Self::Month => "Maand",
+            Self::Month => t.pick("Maand", "Month"),
         }
     }
     /// A short axis label.
-    fn label(self, start: NaiveDate) -> String {
+    fn label(self, start: NaiveDate, t: Tr) -> String {
         match self {
-            Self::Day => day_label(start),
+            Self::Day => day_label(start, t),
             Self::Week => format!("wk {}", start.iso_week().week()),
-            Self::Month => format!("{} {}", MONTHS[start.month0() as usize], start.year() % 100),
+            Self::Month => format!("{} {}", t.month(start.month0()), start.year() % 100),
         }
     }
     /// A label for a table row.
-    fn long_label(self, start: NaiveDate) -> String {
+    fn long_label(self, start: NaiveDate, t: Tr) -> String {
         match self {
-            Self::Day => day_label(start),
-            Self::Week => format!("week {} ({})", start.iso_week().week(), day_label(start)),
-            Self::Month => format!("{} {}", MONTHS[start.month0() as usize], start.year()),
+            Self::Day => day_label(start, t),
+            Self::Week => format!("week {} ({})", start.iso_week().week(), day_label(start, t)),
+            Self::Month => format!("{} {}", t.month(start.month0()), start.year()),
         }
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+/// English labels of [`BACKLOG_BUCKETS`], in the same order.
+const BACKLOG_BUCKETS_EN: [&str; 6] = [
+    "less than 1 hour",
+    "1 to 4 hours",
+    "4 to 24 hours",
+    "1 to 3 days",
+    "3 to 7 days",
+    "7 days or more",
 ];
 
 /// Everything a dashboard shows, computed once per request.
@@ -482,6 +531,8 @@ struct Reads {
 
 struct Ctx<'a> {
     state: &'a AppState,
+    /// The reader's language, for every label (the weekly e-mail: Dutch).
+    t: Tr,
     code: &'a str,
     tenant: &'a Tenant,
     picked: &'a Picked,
@@ -670,6 +721,7 @@ async fn read_rollups(
 
 async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let mut st = crate::timing::ServerTiming::start();
+    let t = ctx.t;
     let state = ctx.state;
     let tenants = scope_of(state, ctx.tenant);
     let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
@@ -847,51 +899,74 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     // ---------------------------------------------------------------- tiles
     let fr = &total.first_response_hist;
     let res = &total.resolution_hist;
+    let sample_note = |sampled: bool| {
+        if sampled {
+            t.pick(" (steekproef)", " (sample)")
+        } else {
+            ""
+        }
+    };
     let biz_note = |b: Option<(Option<u64>, Option<u64>, bool)>| match b {
-        Some((p50, p90, sampled)) => format!(
+        Some((p50, p90, sampled)) => tformat!(
+            t,
             "kantoortijd: mediaan {}, 90 % {}{}",
-            dur_nl(p50),
-            dur_nl(p90),
-            if sampled { " (steekproef)" } else { "" }
+            "business time: median {}, 90 % {}{}",
+            dur(p50, t),
+            dur(p90, t),
+            sample_note(sampled)
         ),
         None => String::new(),
     };
     let mut tiles = vec![
         Tile {
-            label: "Contacten".into(),
+            label: t.pick("Contacten", "Contacts").into(),
             value: int_nl(total.new_conversations),
-            note: format!(
+            note: tformat!(
+                t,
                 "{} berichten in, {} uit",
+                "{} messages in, {} out",
                 int_nl(total.inbound),
                 int_nl(total.outbound)
             ),
             figure: "contacts",
         },
         Tile {
-            label: "Eerste reactie (mediaan)".into(),
-            value: dur_nl(fr.percentile(50)),
-            note: format!(
+            label: t
+                .pick("Eerste reactie (mediaan)", "First response (median)")
+                .into(),
+            value: dur(fr.percentile(50), t),
+            note: tformat!(
+                t,
                 "kloktijd; 90 % binnen {}. {}",
-                dur_nl(fr.percentile(90)),
+                "clock time; 90 % within {}. {}",
+                dur(fr.percentile(90), t),
                 biz_note(business.map(|b| b.0))
             ),
             figure: "first_response_time",
         },
         Tile {
-            label: "Afhandeltijd (mediaan)".into(),
-            value: dur_nl(res.percentile(50)),
-            note: format!(
+            label: t
+                .pick("Afhandeltijd (mediaan)", "Resolution time (median)")
+                .into(),
+            value: dur(res.percentile(50), t),
+            note: tformat!(
+                t,
                 "kloktijd; 90 % binnen {}. {}",
-                dur_nl(res.percentile(90)),
+                "clock time; 90 % within {}. {}",
+                dur(res.percentile(90), t),
                 biz_note(business.map(|b| b.1))
             ),
             figure: "resolution_time",
         },
         Tile {
-            label: "Servicenorm eerste reactie".into(),
+            label: t
+                .pick("Servicenorm eerste reactie", "Service level first response")
+                .into(),
             value: pct(sla.first_met, sla.first_met + sla.first_breached),
-            note: format!(
+            note: tformat!(
+                t,
                 "afhandeling {} binnen de norm; {} nog niet beslist",
+                "resolution {} within the target; {} not yet decided",
                 pct(
                     sla.resolution_met,
                     sla.resolution_met + sla.resolution_breached
@@ -901,56 +976,72 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             figure: "sla_first_response",
         },
         Tile {
-            label: "Tevredenheid".into(),
+            label: t.pick("Tevredenheid", "Satisfaction").into(),
             value: pct(csat.satisfied, csat.answers),
             note: if csat.answers > 0 {
-                format!(
+                tformat!(
+                    t,
                     "{} antwoorden, gemiddeld {} van 5",
+                    "{} answers, on average {} out of 5",
                     int_nl(csat.answers),
                     dec_nl(csat.score_sum as f64 / csat.answers as f64)
                 )
             } else {
-                "nog geen antwoorden".into()
+                t.pick("nog geen antwoorden", "no answers yet").into()
             },
             figure: "csat",
         },
         Tile {
-            label: "Heropend".into(),
+            label: t.pick("Heropend", "Reopened").into(),
             value: pct(total.reopens, total.resolutions),
-            note: format!(
+            note: tformat!(
+                t,
                 "{} van {} opgelost",
+                "{} of {} resolved",
                 int_nl(total.reopens),
                 int_nl(total.resolutions)
             ),
             figure: "reopen_rate",
         },
         Tile {
-            label: "Behandeltijd (mediaan)".into(),
-            value: dur_nl(handle_rank(50)),
+            label: t
+                .pick("Behandeltijd (mediaan)", "Handle time (median)")
+                .into(),
+            value: dur(handle_rank(50), t),
             note: if handle.is_empty() {
-                "nog geen gemeten activiteit".into()
+                t.pick("nog geen gemeten activiteit", "no measured activity yet")
+                    .into()
             } else {
-                format!(
+                tformat!(
+                    t,
                     "actieve tijd per opgelost gesprek; 90 % binnen {}, gemiddeld {}{}",
-                    dur_nl(handle_rank(90)),
-                    dur_nl(Some(handle.iter().sum::<u64>() / handle.len() as u64)),
-                    if every_sampled { " (steekproef)" } else { "" }
+                    "active time per resolved conversation; 90 % within {}, on average {}{}",
+                    dur(handle_rank(90), t),
+                    dur(Some(handle.iter().sum::<u64>() / handle.len() as u64), t),
+                    sample_note(every_sampled)
                 )
             },
             figure: "handle_time",
         },
         Tile {
-            label: "Achterstand nu".into(),
+            label: t.pick("Achterstand nu", "Backlog now").into(),
             value: int_nl(open.len() as i64),
-            note: "gesprekken wachten op een medewerker".into(),
+            note: t
+                .pick(
+                    "gesprekken wachten op een medewerker",
+                    "conversations waiting for an agent",
+                )
+                .into(),
             figure: "backlog",
         },
     ];
     if ctx.tenant.kind != TenantKind::Regio {
         tiles.push(Tile {
-            label: "Via de regiopool".into(),
+            label: t.pick("Via de regiopool", "Via the regional pool").into(),
             value: pct(total.pool_handled, total.first_responses),
-            note: "van de eerste reacties".into(),
+            note: t
+                .pick("van de eerste reacties", "of the first responses")
+                .into(),
             figure: "pool_share",
         });
     }
@@ -961,7 +1052,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         let work = started.handle_seconds as f64 / 3600.0 * cost.hourly_cost_eur;
         let configured = cost.hourly_cost_eur > 0.0 || cost.monthly_tool_cost_eur > 0.0;
         tiles.push(Tile {
-            label: "Kosten per contact".into(),
+            label: t.pick("Kosten per contact", "Cost per contact").into(),
             value: if configured && total.new_conversations > 0 {
                 format!(
                     "€ {}",
@@ -972,13 +1063,19 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 "–".into()
             },
             note: if configured {
-                format!(
+                tformat!(
+                    t,
                     "€ {} behandeltijd + € {} tools",
+                    "€ {} handle time + € {} tools",
                     int_nl(work.round() as i64),
                     int_nl(tools.round() as i64)
                 )
             } else {
-                "stel uurtarief en toolkosten in bij Kengetallen".into()
+                t.pick(
+                    "stel uurtarief en toolkosten in bij Kengetallen",
+                    "set the hourly rate and tool cost under Figure settings",
+                )
+                .into()
             },
             figure: "cost_per_contact",
         });
@@ -986,9 +1083,14 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     if inhabitants > 0 {
         let per = total.new_conversations as f64 * 1000.0 / inhabitants as f64;
         tiles.push(Tile {
-            label: "Contacten per 1.000 inwoners".into(),
+            label: t
+                .pick(
+                    "Contacten per 1.000 inwoners",
+                    "Contacts per 1,000 inhabitants",
+                )
+                .into(),
             value: dec_nl(per),
-            note: format!("{} inwoners", int_nl(inhabitants)),
+            note: tformat!(t, "{} inwoners", "{} inhabitants", int_nl(inhabitants)),
             figure: "contacts_per_1000",
         });
     }
@@ -1015,7 +1117,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         e.1 += r.inbound;
         e.2 += r.outbound;
     }
-    let unit = bucket.unit();
+    let unit = bucket.unit(t);
     let mut bars = Vec::new();
     let mut trows = Vec::new();
     for (start, (c, i, o)) in &buckets {
@@ -1023,14 +1125,20 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         let end = bucket.end(*start).min(ctx.picked.last);
         let href = ctx.drill(first, end, "", None);
         bars.push(Bar {
-            label: bucket.label(*start),
+            label: bucket.label(*start, t),
             values: vec![*i as f64, *o as f64],
             href: Some(href.clone()),
         });
         let period_cell = if first == end {
-            day_label(first)
+            day_label(first, t)
         } else {
-            format!("{} t/m {}", day_label(first), day_label(end))
+            tformat!(
+                t,
+                "{} t/m {}",
+                "{} to {}",
+                day_label(first, t),
+                day_label(end, t)
+            )
         };
         trows.push(TableRow {
             cells: vec![period_cell, int_nl(*c), int_nl(*i), int_nl(*o)],
@@ -1040,33 +1148,44 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let total_in: i64 = buckets.values().map(|b| b.1).sum();
     sections.push(Section {
         id: "verloop",
-        title: format!("Berichten per {unit}"),
-        intro: format!(
-            "Inkomende berichten van inwoners en antwoorden van medewerkers per {unit}. Klik op een staaf of een {unit} in de tabel voor de gesprekken die toen begonnen."
+        title: tformat!(t, "Berichten per {unit}", "Messages per {unit}"),
+        intro: tformat!(
+            t,
+            "Inkomende berichten van inwoners en antwoorden van medewerkers per {unit}. Klik op een staaf of een {unit} in de tabel voor de gesprekken die toen begonnen.",
+            "Incoming messages from residents and replies from agents per {unit}. Click a bar or a {unit} in the table for the conversations that started then."
         ),
         svg: charts::columns(&Chart {
             id: "ch-verloop".into(),
-            title: format!("Berichten per {unit}"),
-            desc: format!(
+            title: tformat!(t, "Berichten per {unit}", "Messages per {unit}"),
+            desc: tformat!(
+                t,
                 "Staafdiagram: {} inkomende en {} uitgaande berichten over {} {}; de tabel eronder geeft de getallen.",
+                "Bar chart: {} incoming and {} outgoing messages over {} {}; the table below gives the numbers.",
                 int_nl(total_in),
                 int_nl(buckets.values().map(|b| b.2).sum()),
                 buckets.len(),
-                bucket.plural()
+                bucket.plural(t)
             ),
-            series: vec!["Inkomend".into(), "Uitgaand".into()],
+            series: vec![
+                t.pick("Inkomend", "Incoming").into(),
+                t.pick("Uitgaand", "Outgoing").into(),
+            ],
             bars,
             stacked: false,
             colours: None,
         }),
         table: Table {
             id: "verloop",
-            caption: format!("Contacten en berichten per {unit}"),
+            caption: tformat!(
+                t,
+                "Contacten en berichten per {unit}",
+                "Contacts and messages per {unit}"
+            ),
             head: vec![
-                bucket.heading().into(),
-                "Contacten".into(),
-                "Inkomend".into(),
-                "Uitgaand".into(),
+                bucket.heading(t).into(),
+                t.pick("Contacten", "Contacts").into(),
+                t.pick("Inkomend", "Incoming").into(),
+                t.pick("Uitgaand", "Outgoing").into(),
             ],
             rows: trows,
             csv: String::new(),
@@ -1112,46 +1231,67 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                 int_nl(a.row.new_conversations),
                 int_nl(a.row.inbound),
                 int_nl(a.row.outbound),
-                dur_nl(a.row.first_response_hist.percentile(50)),
-                dur_nl(a.row.first_response_hist.percentile(90)),
+                dur(a.row.first_response_hist.percentile(50), t),
+                dur(a.row.first_response_hist.percentile(90), t),
             ],
             href: Some(href),
         });
     }
     sections.push(Section {
         id: "kanalen",
-        title: "Contacten per kanaal".into(),
-        intro: "Waar inwoners ons bereiken, met de reactietijd per kanaal.".into(),
+        title: t
+            .pick("Contacten per kanaal", "Contacts per channel")
+            .into(),
+        intro: t
+            .pick(
+                "Waar inwoners ons bereiken, met de reactietijd per kanaal.",
+                "Where residents reach us, with the response time per channel.",
+            )
+            .into(),
         svg: charts::rows(&Chart {
             id: "ch-kanalen".into(),
-            title: "Contacten per kanaal".into(),
-            desc: format!(
+            title: t
+                .pick("Contacten per kanaal", "Contacts per channel")
+                .into(),
+            desc: tformat!(
+                t,
                 "Liggend staafdiagram van {} kanalen; het grootste is {}.",
+                "Horizontal bar chart of {} channels; the largest is {}.",
                 ch_sorted.len(),
                 ch_sorted
                     .first()
-                    .map(|(c, a)| format!(
+                    .map(|(c, a)| tformat!(
+                        t,
                         "{} met {} contacten",
+                        "{} with {} contacts",
                         channel_label(c),
                         int_nl(a.row.new_conversations)
                     ))
-                    .unwrap_or_else(|| "er zijn geen contacten".into())
+                    .unwrap_or_else(|| t
+                        .pick("er zijn geen contacten", "there are no contacts")
+                        .into())
             ),
-            series: vec!["Contacten".into()],
+            series: vec![t.pick("Contacten", "Contacts").into()],
             bars,
             stacked: false,
             colours: None,
         }),
         table: Table {
             id: "kanalen",
-            caption: "Contacten, berichten en eerste reactie per kanaal".into(),
+            caption: t
+                .pick(
+                    "Contacten, berichten en eerste reactie per kanaal",
+                    "Contacts, messages and first response per channel",
+                )
+                .into(),
             head: vec![
-                "Kanaal".into(),
-                "Contacten".into(),
-                "Inkomend".into(),
-                "Uitgaand".into(),
-                "Eerste reactie mediaan".into(),
-                "Eerste reactie 90 %".into(),
+                t.pick("Kanaal", "Channel").into(),
+                t.pick("Contacten", "Contacts").into(),
+                t.pick("Inkomend", "Incoming").into(),
+                t.pick("Uitgaand", "Outgoing").into(),
+                t.pick("Eerste reactie mediaan", "First response median")
+                    .into(),
+                t.pick("Eerste reactie 90 %", "First response 90 %").into(),
             ],
             rows: trows,
             csv: String::new(),
@@ -1166,11 +1306,11 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let contacts_total = total.new_conversations.max(0);
     let mut bars = Vec::new();
     let mut trows = Vec::new();
-    for (i, (t, a)) in tp_sorted.iter().enumerate() {
-        let href = ctx.all_period("", Some(t));
+    for (i, (topic, a)) in tp_sorted.iter().enumerate() {
+        let href = ctx.all_period("", Some(topic));
         if i < 12 {
             bars.push(Bar {
-                label: topic_label(t),
+                label: topic_label(topic, t),
                 values: vec![a.row.new_conversations as f64],
                 href: Some(href.clone()),
             });
@@ -1179,10 +1319,10 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         let sent = a.row.sentiment_negative + a.row.sentiment_neutral + a.row.sentiment_positive;
         trows.push(TableRow {
             cells: vec![
-                topic_label(t),
+                topic_label(topic, t),
                 int_nl(a.row.new_conversations),
                 pct(a.row.new_conversations, contacts_total),
-                dur_nl(a.row.resolution_hist.percentile(50)),
+                dur(a.row.resolution_hist.percentile(50), t),
                 pct(neg, sent),
             ],
             href: Some(href),
@@ -1190,31 +1330,43 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     }
     sections.push(Section {
         id: "onderwerpen",
-        title: "Onderwerpen".into(),
-        intro: "Waar inwoners over schrijven (de twaalf grootste in de grafiek, alle in de tabel)."
+        title: t.pick("Onderwerpen", "Topics").into(),
+        intro: t
+            .pick(
+                "Waar inwoners over schrijven (de twaalf grootste in de grafiek, alle in de tabel).",
+                "What residents write about (the twelve largest in the chart, all in the table).",
+            )
             .into(),
         svg: charts::rows(&Chart {
             id: "ch-onderwerpen".into(),
-            title: "Contacten per onderwerp".into(),
-            desc: format!(
+            title: t.pick("Contacten per onderwerp", "Contacts per topic").into(),
+            desc: tformat!(
+                t,
                 "Liggend staafdiagram van de {} grootste van {} onderwerpen.",
+                "Horizontal bar chart of the {} largest of {} topics.",
                 tp_sorted.len().min(12),
                 tp_sorted.len()
             ),
-            series: vec!["Contacten".into()],
+            series: vec![t.pick("Contacten", "Contacts").into()],
             bars,
             stacked: false,
             colours: None,
         }),
         table: Table {
             id: "onderwerpen",
-            caption: "Contacten, afhandeltijd en negatief sentiment per onderwerp".into(),
+            caption: t
+                .pick(
+                    "Contacten, afhandeltijd en negatief sentiment per onderwerp",
+                    "Contacts, resolution time and negative sentiment per topic",
+                )
+                .into(),
             head: vec![
-                "Onderwerp".into(),
-                "Contacten".into(),
-                "Aandeel".into(),
-                "Afhandeltijd mediaan".into(),
-                "Negatief".into(),
+                t.pick("Onderwerp", "Topic").into(),
+                t.pick("Contacten", "Contacts").into(),
+                t.pick("Aandeel", "Share").into(),
+                t.pick("Afhandeltijd mediaan", "Resolution time median")
+                    .into(),
+                t.pick("Negatief", "Negative").into(),
             ],
             rows: trows,
             csv: String::new(),
@@ -1233,10 +1385,10 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         for (i, (code, a)) in tn_sorted.iter().enumerate() {
             let tn = all.get(code.as_str());
             let name = tn
-                .map(|t| t.display_name.clone())
+                .map(|x| x.display_name.clone())
                 .unwrap_or_else(|| (*code).clone());
             let per = tn
-                .and_then(|t| t.inhabitants)
+                .and_then(|x| x.inhabitants)
                 .filter(|n| *n > 0)
                 .map(|n| dec_nl(a.row.new_conversations as f64 * 1000.0 / n as f64))
                 .unwrap_or_else(|| "–".into());
@@ -1260,7 +1412,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                     name,
                     int_nl(a.row.new_conversations),
                     per,
-                    dur_nl(a.row.first_response_hist.percentile(50)),
+                    dur(a.row.first_response_hist.percentile(50), t),
                     pct(a.row.pool_handled, a.row.first_responses),
                 ],
                 href: Some(href),
@@ -1268,30 +1420,38 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         }
         sections.push(Section {
             id: "gemeenten",
-            title: "Per gemeente".into(),
-            intro: "Contacten per gemeente namens wie het gesprek liep; klik door naar het dashboard van die gemeente.".into(),
+            title: t.pick("Per gemeente", "Per municipality").into(),
+            intro: t.pick(
+                "Contacten per gemeente namens wie het gesprek liep; klik door naar het dashboard van die gemeente.",
+                "Contacts per municipality on whose behalf the conversation ran; click through to that municipality's dashboard.",
+            ).into(),
             svg: charts::rows_sized(&Chart {
                 id: "ch-gemeenten".into(),
-                title: "Contacten per gemeente".into(),
-                desc: format!(
+                title: t.pick("Contacten per gemeente", "Contacts per municipality").into(),
+                desc: tformat!(
+                    t,
                     "Liggend staafdiagram van de {} gemeenten met de meeste contacten, van {} in totaal.",
+                    "Horizontal bar chart of the {} municipalities with the most contacts, of {} in total.",
                     tn_sorted.len().min(15),
                     tn_sorted.len()
                 ),
-                series: vec!["Contacten".into()],
+                series: vec![t.pick("Contacten", "Contacts").into()],
                 bars,
                 stacked: false,
                 colours: None,
             }, 800),
             table: Table {
                 id: "gemeenten",
-                caption: "Contacten, contacten per 1.000 inwoners, eerste reactie en poolaandeel per gemeente".into(),
+                caption: t.pick(
+                    "Contacten, contacten per 1.000 inwoners, eerste reactie en poolaandeel per gemeente",
+                    "Contacts, contacts per 1,000 inhabitants, first response and pool share per municipality",
+                ).into(),
                 head: vec![
-                    "Gemeente".into(),
-                    "Contacten".into(),
-                    "Per 1.000 inwoners".into(),
-                    "Eerste reactie mediaan".into(),
-                    "Via de pool".into(),
+                    t.pick("Gemeente", "Municipality").into(),
+                    t.pick("Contacten", "Contacts").into(),
+                    t.pick("Per 1.000 inwoners", "Per 1,000 inhabitants").into(),
+                    t.pick("Eerste reactie mediaan", "First response median").into(),
+                    t.pick("Via de pool", "Via the pool").into(),
                 ],
                 rows: trows,
                 csv: String::new(),
@@ -1332,7 +1492,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             None,
         );
         bars.push(Bar {
-            label: sbucket.label(*w),
+            label: sbucket.label(*w, t),
             values: vec![
                 100.0 * *n as f64 / tot,
                 100.0 * *u as f64 / tot,
@@ -1342,7 +1502,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         });
         trows.push(TableRow {
             cells: vec![
-                sbucket.long_label(*w),
+                sbucket.long_label(*w, t),
                 int_nl(*n),
                 int_nl(*u),
                 int_nl(*p),
@@ -1353,35 +1513,48 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     }
     sections.push(Section {
         id: "sentiment",
-        title: format!("Sentiment per {}", sbucket.unit()),
-        intro: format!(
+        title: format!("Sentiment per {}", sbucket.unit(t)),
+        intro: tformat!(
+            t,
             "De toon van het eerste bericht van elk gesprek, als aandeel per {}.",
-            sbucket.unit()
+            "The tone of the first message of each conversation, as a share per {}.",
+            sbucket.unit(t)
         ),
         svg: charts::columns_sized(&Chart {
             id: "ch-sentiment".into(),
-            title: format!("Sentiment per {}", sbucket.unit()),
-            desc: format!(
+            title: format!("Sentiment per {}", sbucket.unit(t)),
+            desc: tformat!(
+                t,
                 "Gestapeld staafdiagram in procenten: negatief, neutraal en positief per {} over {} {}; in totaal {} negatief.",
-                sbucket.unit(),
+                "Stacked bar chart in percent: negative, neutral and positive per {} over {} {}; {} negative in total.",
+                sbucket.unit(t),
                 sent.len(),
-                sbucket.plural(),
+                sbucket.plural(t),
                 pct(total.sentiment_negative, total.sentiment_negative + total.sentiment_neutral + total.sentiment_positive)
             ),
-            series: vec!["Negatief".into(), "Neutraal".into(), "Positief".into()],
+            series: vec![
+                t.pick("Negatief", "Negative").into(),
+                t.pick("Neutraal", "Neutral").into(),
+                t.pick("Positief", "Positive").into(),
+            ],
             bars,
             stacked: true,
             colours: Some(vec!["#b0251b", "#737d88", "#22672a"]),
         }, 560),
         table: Table {
             id: "sentiment",
-            caption: format!("Aantal gesprekken per sentiment per {}", sbucket.unit()),
+            caption: tformat!(
+                t,
+                "Aantal gesprekken per sentiment per {}",
+                "Number of conversations per sentiment per {}",
+                sbucket.unit(t)
+            ),
             head: vec![
-                sbucket.heading().into(),
-                "Negatief".into(),
-                "Neutraal".into(),
-                "Positief".into(),
-                "Aandeel negatief".into(),
+                sbucket.heading(t).into(),
+                t.pick("Negatief", "Negative").into(),
+                t.pick("Neutraal", "Neutral").into(),
+                t.pick("Positief", "Positive").into(),
+                t.pick("Aandeel negatief", "Share negative").into(),
             ],
             rows: trows,
             csv: String::new(),
@@ -1412,18 +1585,9 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         })
         .collect();
     let max = avg.iter().copied().fold(0.0, f64::max);
-    const DAYS: [&str; 7] = [
-        "maandag",
-        "dinsdag",
-        "woensdag",
-        "donderdag",
-        "vrijdag",
-        "zaterdag",
-        "zondag",
-    ];
     let mut trows = Vec::new();
-    for (d, name) in DAYS.iter().enumerate() {
-        let mut cells = vec![(*name).to_string()];
+    for d in 0..7 {
+        let mut cells = vec![t.weekday(d).to_string()];
         for h in 0..24 {
             let v = avg[d * 24 + h];
             let level = if max > 0.0 {
@@ -1440,15 +1604,24 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let how_days = (to - how_from) / 86_400_000;
     sections.push(Section {
         id: "uren",
-        title: "Drukte per uur van de week".into(),
-        intro: format!(
-            "Gemiddeld aantal inkomende berichten per uur, over de laatste {how_days} dagen van de periode. Donkerder is drukker; het getal staat in elke cel."
+        title: t
+            .pick("Drukte per uur van de week", "Busyness per hour of the week")
+            .into(),
+        intro: tformat!(
+            t,
+            "Gemiddeld aantal inkomende berichten per uur, over de laatste {how_days} dagen van de periode. Donkerder is drukker; het getal staat in elke cel.",
+            "Average number of incoming messages per hour, over the last {how_days} days of the period. Darker is busier; the number is in each cell."
         ),
         svg: String::new(),
         table: Table {
             id: "uren",
-            caption: "Gemiddeld aantal inkomende berichten per uur van de week".into(),
-            head: std::iter::once("Dag".to_string())
+            caption: t
+                .pick(
+                    "Gemiddeld aantal inkomende berichten per uur van de week",
+                    "Average number of incoming messages per hour of the week",
+                )
+                .into(),
+            head: std::iter::once(t.pick("Dag", "Day").to_string())
                 .chain((0..24).map(|h| format!("{h:02}")))
                 .collect(),
             rows: trows,
@@ -1468,44 +1641,61 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             .unwrap_or(0);
         counts[i] += 1;
     }
-    let bars = BACKLOG_BUCKETS
+    let age_label = |i: usize| {
+        t.pick(BACKLOG_BUCKETS[i].0, BACKLOG_BUCKETS_EN[i])
+            .to_string()
+    };
+    let bars = counts
         .iter()
-        .zip(counts)
-        .map(|((label, _, _), n)| Bar {
-            label: (*label).to_string(),
-            values: vec![n as f64],
+        .enumerate()
+        .map(|(i, n)| Bar {
+            label: age_label(i),
+            values: vec![*n as f64],
             href: None,
         })
         .collect();
-    let trows = BACKLOG_BUCKETS
+    let trows = counts
         .iter()
-        .zip(counts)
-        .map(|((label, _, _), n)| TableRow {
-            cells: vec![(*label).to_string(), int_nl(n)],
+        .enumerate()
+        .map(|(i, n)| TableRow {
+            cells: vec![age_label(i), int_nl(*n)],
             href: None,
         })
         .collect();
     sections.push(Section {
         id: "achterstand",
-        title: "Achterstand naar leeftijd".into(),
-        intro: "Gesprekken die nu op een medewerker wachten (nieuw of open), naar hoe lang geleden ze begonnen. Dit is een momentopname, los van de gekozen periode.".into(),
+        title: t.pick("Achterstand naar leeftijd", "Backlog by age").into(),
+        intro: t.pick(
+            "Gesprekken die nu op een medewerker wachten (nieuw of open), naar hoe lang geleden ze begonnen. Dit is een momentopname, los van de gekozen periode.",
+            "Conversations now waiting for an agent (new or open), by how long ago they started. This is a snapshot, independent of the chosen period.",
+        ).into(),
         svg: charts::rows(&Chart {
             id: "ch-achterstand".into(),
-            title: "Achterstand naar leeftijd".into(),
-            desc: format!(
+            title: t.pick("Achterstand naar leeftijd", "Backlog by age").into(),
+            desc: tformat!(
+                t,
                 "Liggend staafdiagram: {} wachtende gesprekken, waarvan {} langer dan 3 dagen.",
+                "Horizontal bar chart: {} waiting conversations, of which {} for longer than 3 days.",
                 int_nl(open.len() as i64),
                 int_nl(counts[4] + counts[5])
             ),
-            series: vec!["Gesprekken".into()],
+            series: vec![t.pick("Gesprekken", "Conversations").into()],
             bars,
             stacked: false,
             colours: None,
         }),
         table: Table {
             id: "achterstand",
-            caption: "Wachtende gesprekken per leeftijdsklasse".into(),
-            head: vec!["Leeftijd".into(), "Gesprekken".into()],
+            caption: t
+                .pick(
+                    "Wachtende gesprekken per leeftijdsklasse",
+                    "Waiting conversations per age class",
+                )
+                .into(),
+            head: vec![
+                t.pick("Leeftijd", "Age").into(),
+                t.pick("Gesprekken", "Conversations").into(),
+            ],
             rows: trows,
             csv: String::new(),
         },
@@ -1546,32 +1736,42 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
     let csat_head = |first: &str| {
         vec![
             first.to_string(),
-            "Antwoorden".into(),
-            "Tevreden (4–5)".into(),
-            "Gemiddeld (1–5)".into(),
+            t.pick("Antwoorden", "Answers").into(),
+            t.pick("Tevreden (4–5)", "Satisfied (4–5)").into(),
+            t.pick("Gemiddeld (1–5)", "Average (1–5)").into(),
         ]
     };
     let mut topic_rows: Vec<(&String, &(i64, i64, i64))> = per_topic.iter().collect();
-    topic_rows.sort_by_key(|(t, v)| (-v.0, (*t).clone()));
+    topic_rows.sort_by_key(|(topic, v)| (-v.0, (*topic).clone()));
     sections.push(Section {
         id: "tevredenheid",
-        title: "Tevredenheid".into(),
-        intro: format!(
+        title: t.pick("Tevredenheid", "Satisfaction").into(),
+        intro: tformat!(
+            t,
             "Antwoorden op de korte vraag na een opgelost gesprek: {} in deze periode.",
+            "Answers to the short question after a resolved conversation: {} in this period.",
             int_nl(csat.answers)
         ),
         svg: charts::columns_sized(
             &Chart {
                 id: "ch-tevredenheid".into(),
-                title: "Verdeling van de scores".into(),
-                desc: format!(
+                title: t
+                    .pick("Verdeling van de scores", "Distribution of the scores")
+                    .into(),
+                desc: tformat!(
+                    t,
                     "Staafdiagram van het aantal antwoorden per score van 1 tot 5; {} tevreden (4 of 5).",
+                    "Bar chart of the number of answers per score from 1 to 5; {} satisfied (4 or 5).",
                     pct(scores[3] + scores[4], csat.answers)
                 ),
-                series: vec!["Antwoorden".into()],
+                series: vec![t.pick("Antwoorden", "Answers").into()],
                 bars: (1..=5)
                     .map(|k| Bar {
-                        label: format!("{k} ster{}", if k == 1 { "" } else { "ren" }),
+                        label: if k == 1 {
+                            t.pick("1 ster", "1 star").to_string()
+                        } else {
+                            tformat!(t, "{k} sterren", "{k} stars")
+                        },
                         values: vec![scores[k - 1] as f64],
                         href: None,
                     })
@@ -1583,12 +1783,14 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         ),
         table: Table {
             id: "tevredenheid",
-            caption: "Tevredenheid per onderwerp".into(),
-            head: csat_head("Onderwerp"),
+            caption: t
+                .pick("Tevredenheid per onderwerp", "Satisfaction per topic")
+                .into(),
+            head: csat_head(t.pick("Onderwerp", "Topic")),
             rows: topic_rows
                 .into_iter()
-                .map(|(t, v)| TableRow {
-                    cells: csat_cells(topic_label(t), *v),
+                .map(|(topic, v)| TableRow {
+                    cells: csat_cells(topic_label(topic, t), *v),
                     href: None,
                 })
                 .collect(),
@@ -1607,19 +1809,23 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
             .collect();
         sections.push(Section {
             id: "tevredenheid_teams",
-            title: "Tevredenheid per team".into(),
+            title: t
+                .pick("Tevredenheid per team", "Satisfaction per team")
+                .into(),
             intro: String::new(),
             svg: String::new(),
             table: Table {
                 id: "tevredenheid_teams",
-                caption: "Tevredenheid per team".into(),
+                caption: t
+                    .pick("Tevredenheid per team", "Satisfaction per team")
+                    .into(),
                 head: csat_head("Team"),
                 rows: per_team
                     .iter()
-                    .map(|(t, v)| TableRow {
+                    .map(|(team, v)| TableRow {
                         cells: csat_cells(
-                            t.and_then(|t| teams.get(&t).cloned())
-                                .unwrap_or_else(|| "Zonder team".into()),
+                            team.and_then(|id| teams.get(&id).cloned())
+                                .unwrap_or_else(|| t.pick("Zonder team", "No team").into()),
                             *v,
                         ),
                         href: None,
@@ -1640,8 +1846,8 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
                     .user(*id)
                     .await
                     .map(|u| u.name)
-                    .unwrap_or_else(|_| format!("medewerker {id}")),
-                None => "Onbekend".into(),
+                    .unwrap_or_else(|_| tformat!(t, "medewerker {id}", "agent {id}")),
+                None => t.pick("Onbekend", "Unknown").into(),
             };
             rows.push(TableRow {
                 cells: csat_cells(name, *v),
@@ -1650,15 +1856,25 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         }
         sections.push(Section {
             id: "tevredenheid_medewerkers",
-            title: "Tevredenheid per medewerker".into(),
-            intro:
-                "Alleen zichtbaar voor supervisors: bedoeld voor coaching, niet om af te rekenen."
-                    .into(),
+            title: t
+                .pick("Tevredenheid per medewerker", "Satisfaction per agent")
+                .into(),
+            intro: t
+                .pick(
+                    "Alleen zichtbaar voor supervisors: bedoeld voor coaching, niet om af te rekenen.",
+                    "Only visible to supervisors: meant for coaching, not for judging.",
+                )
+                .into(),
             svg: String::new(),
             table: Table {
                 id: "tevredenheid_medewerkers",
-                caption: "Tevredenheid per medewerker (de behandelaar bij het oplossen)".into(),
-                head: csat_head("Medewerker"),
+                caption: t
+                    .pick(
+                        "Tevredenheid per medewerker (de behandelaar bij het oplossen)",
+                        "Satisfaction per agent (the assignee at resolution)",
+                    )
+                    .into(),
+                head: csat_head(t.pick("Medewerker", "Agent")),
                 rows,
                 csv: String::new(),
             },
@@ -1677,13 +1893,19 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
         .collect();
     sections.push(Section {
         id: "kengetallen",
-        title: "Kengetallen".into(),
+        title: t.pick("Kengetallen", "Key figures").into(),
         intro: String::new(),
         svg: String::new(),
         table: Table {
             id: "kengetallen",
-            caption: "Kengetallen van de periode".into(),
-            head: vec!["Kengetal".into(), "Waarde".into(), "Toelichting".into()],
+            caption: t
+                .pick("Kengetallen van de periode", "Key figures of the period")
+                .into(),
+            head: vec![
+                t.pick("Kengetal", "Figure").into(),
+                t.pick("Waarde", "Value").into(),
+                t.pick("Toelichting", "Note").into(),
+            ],
             rows: key_rows,
             csv: String::new(),
         },
@@ -1721,7 +1943,7 @@ async fn compute(ctx: &Ctx<'_>) -> Result<Computed, AppError> {
 }
 
 /// The key figures and the five biggest topics (name, count) of `tenant` over the local days
-/// `first..=last`, without filters: the weekly summary.
+/// `first..=last`, without filters: the weekly summary (an e-mail in Dutch).
 pub(crate) async fn week_figures(
     state: &AppState,
     tenant: &Tenant,
@@ -1738,6 +1960,7 @@ pub(crate) async fn week_figures(
     let filters = Filters::default();
     let ctx = Ctx {
         state,
+        t: Tr(Lang::Nl),
         code: &tenant.code,
         tenant,
         picked: &picked,
@@ -1845,11 +2068,17 @@ async fn home(
     };
     match home_of(&user, &state) {
         Some(code) => Redirect::to(&format!("/dashboard/{code}")).into_response(),
-        None => error_page(
-            StatusCode::FORBIDDEN,
-            "U heeft geen toegang tot managementinformatie. Vraag uw supervisor of beheerder om een rol.",
-            &tr(&headers, &user).0,
-        ),
+        None => {
+            let t = tr(&headers, &user);
+            error_page(
+                StatusCode::FORBIDDEN,
+                t.pick(
+                    "U heeft geen toegang tot managementinformatie. Vraag uw supervisor of beheerder om een rol.",
+                    "You have no access to management information. Ask your supervisor or administrator for a role.",
+                ),
+                &t.0,
+            )
+        }
     }
 }
 
@@ -1861,23 +2090,29 @@ async fn prepare(
     code: &str,
     q: &DashQuery,
 ) -> Result<(Tenant, Picked, Option<String>, Filters, Vec<(i64, String)>), Response> {
-    let lang = tr(headers, user).0;
+    let t = tr(headers, user);
     let Some(tenant) = state.tenant(code) else {
         return Err(error_page(
             StatusCode::NOT_FOUND,
-            "Onbekende gemeente of pool.",
-            &lang,
+            t.pick(
+                "Onbekende gemeente of pool.",
+                "Unknown municipality or pool.",
+            ),
+            &t.0,
         ));
     };
     if !may_view(user, state, code) {
         return Err(error_page(
             StatusCode::FORBIDDEN,
-            "U heeft geen toegang tot de cijfers van deze organisatie.",
-            &lang,
+            t.pick(
+                "U heeft geen toegang tot de cijfers van deze organisatie.",
+                "You have no access to the figures of this organisation.",
+            ),
+            &t.0,
         ));
     }
     let today = local_day(Utc::now());
-    let (picked, mut error) = pick(q, today);
+    let (picked, mut error) = pick(q, today, t);
     let teams: Vec<(i64, String)> = if tenant.kind == TenantKind::Nationaal {
         vec![]
     } else {
@@ -1892,11 +2127,11 @@ async fn prepare(
     };
     let mut filters = Filters {
         channel: nonempty(&q.kanaal).map(str::to_string),
-        topic: nonempty(&q.onderwerp).map(|t| {
-            if t == "-" {
+        topic: nonempty(&q.onderwerp).map(|topic| {
+            if topic == "-" {
                 String::new()
             } else {
-                t.to_string()
+                topic.to_string()
             }
         }),
         team: None,
@@ -1904,17 +2139,31 @@ async fn prepare(
     if let Some(c) = &filters.channel
         && loket_core::Channel::parse(c).is_none()
     {
-        error = Some("Onbekend kanaal; het filter is weggelaten.".into());
+        error = Some(
+            t.pick(
+                "Onbekend kanaal; het filter is weggelaten.",
+                "Unknown channel; the filter was left out.",
+            )
+            .into(),
+        );
         filters.channel = None;
     }
-    if let Some(t) = nonempty(&q.team) {
-        match t
+    if let Some(team) = nonempty(&q.team) {
+        match team
             .parse::<i64>()
             .ok()
             .and_then(|id| teams.iter().find(|x| x.0 == id))
         {
             Some(x) => filters.team = Some(x.clone()),
-            None => error = Some("Onbekend team; het filter is weggelaten.".into()),
+            None => {
+                error = Some(
+                    t.pick(
+                        "Onbekend team; het filter is weggelaten.",
+                        "Unknown team; the filter was left out.",
+                    )
+                    .into(),
+                )
+            }
         }
     }
     Ok((tenant, picked, error, filters, teams))
@@ -1936,8 +2185,10 @@ async fn dashboard(
             Ok(x) => x,
             Err(r) => return r,
         };
+    let t = tr(&headers, &user);
     let ctx = Ctx {
         state: &state,
+        t,
         code: &tenant.code,
         tenant: &tenant,
         picked: &picked,
@@ -1946,7 +2197,7 @@ async fn dashboard(
     };
     let computed = match compute(&ctx).await {
         Ok(c) => c,
-        Err(e) => return page_error(e, tr(&headers, &user).0),
+        Err(e) => return page_error(e, t.0),
     };
     let mut timing = computed.timing.clone();
     let query = query_of(&picked, &filters);
@@ -1973,13 +2224,17 @@ async fn dashboard(
     let mut topics: Vec<(String, String, bool)> = computed
         .topics
         .iter()
-        .map(|t| {
-            let v = if t.is_empty() {
+        .map(|topic| {
+            let v = if topic.is_empty() {
                 "-".to_string()
             } else {
-                t.clone()
+                topic.clone()
             };
-            (v, topic_label(t), filters.topic.as_deref() == Some(t))
+            (
+                v,
+                topic_label(topic, t),
+                filters.topic.as_deref() == Some(topic),
+            )
         })
         .collect();
     topics.sort_by(|a, b| a.1.cmp(&b.1));
@@ -1989,32 +2244,43 @@ async fn dashboard(
             (
                 id.to_string(),
                 name.clone(),
-                filters.team.as_ref().is_some_and(|t| t.0 == *id),
+                filters.team.as_ref().is_some_and(|x| x.0 == *id),
             )
         })
         .collect();
     let kind = match tenant.kind {
-        TenantKind::Gemeente => "Gemeente",
-        TenantKind::Regio => "Regionale pool",
-        TenantKind::Nationaal => "Landelijk overzicht",
+        TenantKind::Gemeente => t.pick("Gemeente", "Municipality"),
+        TenantKind::Regio => t.pick("Regionale pool", "Regional pool"),
+        TenantKind::Nationaal => t.pick("Landelijk overzicht", "National overview"),
     };
     let scope_note = match tenant.kind {
-        TenantKind::Gemeente => {
-            "Alle gesprekken namens deze gemeente, ook die een regiopool voor haar behandelde."
-                .to_string()
-        }
-        TenantKind::Regio => format!(
+        TenantKind::Gemeente => t
+            .pick(
+                "Alle gesprekken namens deze gemeente, ook die een regiopool voor haar behandelde.",
+                "All conversations on behalf of this municipality, including those a regional pool handled for it.",
+            )
+            .to_string(),
+        TenantKind::Regio => tformat!(
+            t,
             "De {} gemeenten die deze pool bedient, plus de eigen gesprekken van de pool.",
+            "The {} municipalities this pool serves, plus the pool's own conversations.",
             scope_of(&state, &tenant).len().saturating_sub(1)
         ),
-        TenantKind::Nationaal => "Alle gemeenten, regiopools en het landelijke loket.".to_string(),
+        TenantKind::Nationaal => t
+            .pick(
+                "Alle gemeenten, regiopools en het landelijke loket.",
+                "All municipalities, regional pools and the national desk.",
+            )
+            .to_string(),
     };
     let filter_note = filters
         .team
         .as_ref()
         .map(|(_, name)| {
-            format!(
-                "Alleen de gesprekken van team ‘{name}’. Met een teamfilter rekent Loket de cijfers uit de gesprekken zelf, niet uit de bijgehouden tellingen; bij lange perioden duurt dat langer."
+            tformat!(
+                t,
+                "Alleen de gesprekken van team ‘{name}’. Met een teamfilter rekent Loket de cijfers uit de gesprekken zelf, niet uit de bijgehouden tellingen; bij lange perioden duurt dat langer.",
+                "Only the conversations of team ‘{name}’. With a team filter Loket computes the figures from the conversations themselves, not from the running counts; for long periods that takes longer."
             )
         })
         .unwrap_or_default();
@@ -2033,10 +2299,12 @@ async fn dashboard(
         switch.push((p.clone(), state.tenant_label(p)));
     }
     switch.sort();
-    let period_label = format!(
+    let period_label = tformat!(
+        t,
         "{} t/m {} {}",
-        day_label(picked.first),
-        day_label(picked.last),
+        "{} to {} {}",
+        day_label(picked.first, t),
+        day_label(picked.last, t),
         picked.last.year()
     );
     let status = if error.is_some() && q.periode.as_deref() == Some("aangepast") {
@@ -2045,14 +2313,14 @@ async fn dashboard(
         StatusCode::OK
     };
     let mut r = page(&DashboardPage {
-        t: tr(&headers, &user),
+        t,
         nav: Some(Nav::of(&user, "dashboard")),
         title: format!("{kind}: {}", tenant.display_name),
         code: tenant.code.clone(),
         scope_note,
         periods: PERIODS
             .iter()
-            .map(|(k, l)| (*k, *l, *k == picked.key))
+            .map(|(k, nl, en)| (*k, t.pick(nl, en), *k == picked.key))
             .collect(),
         van: picked.first.to_string(),
         tot: picked.last.to_string(),
@@ -2069,7 +2337,7 @@ async fn dashboard(
         insight: if tenant.kind != TenantKind::Nationaal
             && crate::insight::access(&state, &user, &tenant.code).is_ok()
         {
-            crate::insight::nav_links(tr(&headers, &user).is_en())
+            crate::insight::nav_links(t.is_en())
                 .into_iter()
                 .map(|(slug, label)| (format!("/admin/{}/{slug}", tenant.code), label))
                 .collect()
@@ -2100,10 +2368,12 @@ async fn weekly(
         Ok(x) => x,
         Err(r) => return r,
     };
+    let t = tr(&headers, &user);
     let week = crate::summary::due_week(Utc::now(), state.config.mail.weekly_hour);
+    // The e-mail itself is in Dutch for every recipient: shown as it is sent.
     let s = match crate::summary::build(&state, &tenant, week).await {
         Ok(s) => s,
-        Err(e) => return page_error(e, tr(&headers, &user).0),
+        Err(e) => return page_error(e, t.0),
     };
     let rows = state
         .store
@@ -2117,22 +2387,22 @@ async fn weekly(
             .user(r.user_id)
             .await
             .map(|u| u.name)
-            .unwrap_or_else(|_| format!("gebruiker {}", r.user_id));
+            .unwrap_or_else(|_| tformat!(t, "gebruiker {}", "user {}", r.user_id));
         let st = match r.state.as_str() {
-            "verstuurd" => "verstuurd",
-            "mislukt" => "mislukt",
-            _ => "bezig",
+            "verstuurd" => t.pick("verstuurd", "sent"),
+            "mislukt" => t.pick("mislukt", "failed"),
+            _ => t.pick("bezig", "in progress"),
         };
         log.push((
             r.week_start,
             name,
             st.to_string(),
-            crate::ui::when(r.updated_at),
+            crate::ui::when_in(r.updated_at, t),
             r.error.unwrap_or_default(),
         ));
     }
     page(&WeeklyPage {
-        t: tr(&headers, &user),
+        t,
         nav: Some(Nav::of(&user, "dashboard")),
         code: tenant.code.clone(),
         title: tenant.display_name.clone(),
@@ -2180,8 +2450,11 @@ async fn export(
             Err(r) => return r,
         };
     let id = table.strip_suffix(".csv").unwrap_or(&table);
+    // The CSV is the table as shown: its headers and labels follow the reader's language.
+    let t = tr(&headers, &user);
     let ctx = Ctx {
         state: &state,
+        t,
         code: &tenant.code,
         tenant: &tenant,
         picked: &picked,
@@ -2190,21 +2463,21 @@ async fn export(
     };
     let table = if id == "gesprekken" {
         match drill_table(&ctx, &user, 0, 100_000).await {
-            Ok((t, _)) => t,
-            Err(e) => return page_error(e, tr(&headers, &user).0),
+            Ok((table, _)) => table,
+            Err(e) => return page_error(e, t.0),
         }
     } else {
         let computed = match compute(&ctx).await {
             Ok(c) => c,
-            Err(e) => return page_error(e, tr(&headers, &user).0),
+            Err(e) => return page_error(e, t.0),
         };
         match computed.sections.into_iter().find(|s| s.id == id) {
             Some(s) => s.table,
             None => {
                 return error_page(
                     StatusCode::NOT_FOUND,
-                    "Deze tabel bestaat niet.",
-                    &tr(&headers, &user).0,
+                    t.pick("Deze tabel bestaat niet.", "This table does not exist."),
+                    &t.0,
                 );
             }
         }
@@ -2276,6 +2549,7 @@ async fn drill_table(
     offset: i64,
     limit: i64,
 ) -> Result<(Table, i64), AppError> {
+    let t = ctx.t;
     let tenants = scope_of(ctx.state, ctx.tenant);
     let f = ctx.filter(tenants);
     let (from, to) = (ms(ctx.picked.period.start()), ms(ctx.picked.period.end()));
@@ -2292,27 +2566,28 @@ async fn drill_table(
             let visible = user.can_see(&r.tenant)
                 || all
                     .get(&r.tenant)
-                    .and_then(|t| t.pool_code.clone())
+                    .and_then(|x| x.pool_code.clone())
                     .is_some_and(|p| user.can_see(&p));
             let subject = if visible {
                 r.subject.chars().take(80).collect()
             } else {
-                "(afgeschermd)".to_string()
+                t.pick("(afgeschermd)", "(hidden)").to_string()
             };
             TableRow {
                 cells: vec![
                     format!("#{}", r.id),
-                    crate::ui::when(r.created_at),
+                    crate::ui::when_in(r.created_at, t),
                     all.get(&r.tenant)
-                        .map(|t| t.display_name.clone())
+                        .map(|x| x.display_name.clone())
                         .unwrap_or(r.tenant.clone()),
                     channel_label(&r.channel),
-                    topic_label(&r.topic),
-                    loket_core::ConversationState::parse(&r.state)
-                        .map(|s| s.label_nl().to_string())
+                    topic_label(&r.topic, t),
+                    Some(t.state(&r.state))
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
                         .unwrap_or(r.state.clone()),
                     r.first_response_at
-                        .map(|t| dur_nl(Some(((t - r.created_at).max(0) / 1000) as u64)))
+                        .map(|at| dur(Some(((at - r.created_at).max(0) / 1000) as u64), t))
                         .unwrap_or_else(|| "–".into()),
                     subject,
                 ],
@@ -2323,16 +2598,16 @@ async fn drill_table(
     Ok((
         Table {
             id: "gesprekken",
-            caption: "Gesprekken".into(),
+            caption: t.pick("Gesprekken", "Conversations").into(),
             head: [
-                "Gesprek",
-                "Begonnen",
-                "Gemeente",
-                "Kanaal",
-                "Onderwerp",
-                "Status",
-                "Eerste reactie na",
-                "Onderwerpregel",
+                t.pick("Gesprek", "Conversation"),
+                t.pick("Begonnen", "Started"),
+                t.pick("Gemeente", "Municipality"),
+                t.pick("Kanaal", "Channel"),
+                t.pick("Onderwerp", "Topic"),
+                t.pick("Status", "State"),
+                t.pick("Eerste reactie na", "First response after"),
+                t.pick("Onderwerpregel", "Subject line"),
             ]
             .map(String::from)
             .to_vec(),
@@ -2359,11 +2634,13 @@ async fn drill(
             Ok(x) => x,
             Err(r) => return r,
         };
+    let t = tr(&headers, &user);
     if let Some(e) = error {
-        return error_page(StatusCode::BAD_REQUEST, &e, &tr(&headers, &user).0);
+        return error_page(StatusCode::BAD_REQUEST, &e, &t.0);
     }
     let ctx = Ctx {
         state: &state,
+        t,
         code: &tenant.code,
         tenant: &tenant,
         picked: &picked,
@@ -2374,7 +2651,7 @@ async fn drill(
     let offset = i64::from(page_no - 1) * PAGE_SIZE;
     let (mut table, total) = match drill_table(&ctx, &user, offset, PAGE_SIZE).await {
         Ok(x) => x,
-        Err(e) => return page_error(e, tr(&headers, &user).0),
+        Err(e) => return page_error(e, t.0),
     };
     let query = query_of(&picked, &filters);
     table.csv = format!("/dashboard/{}/export/gesprekken.csv{}", tenant.code, query);
@@ -2387,30 +2664,39 @@ async fn drill(
         )
     };
     let mut what = vec![if picked.first == picked.last {
-        format!(
+        tformat!(
+            t,
             "begonnen op {} {}",
-            day_label(picked.first),
+            "started on {} {}",
+            day_label(picked.first, t),
             picked.first.year()
         )
     } else {
-        format!(
+        tformat!(
+            t,
             "begonnen van {} t/m {} {}",
-            day_label(picked.first),
-            day_label(picked.last),
+            "started from {} to {} {}",
+            day_label(picked.first, t),
+            day_label(picked.last, t),
             picked.last.year()
         )
     }];
     if let Some(c) = &filters.channel {
-        what.push(format!("kanaal {}", channel_label(c)));
+        what.push(tformat!(t, "kanaal {}", "channel {}", channel_label(c)));
     }
-    if let Some(t) = &filters.topic {
-        what.push(format!("onderwerp {}", topic_label(t)));
+    if let Some(topic) = &filters.topic {
+        what.push(tformat!(
+            t,
+            "onderwerp {}",
+            "topic {}",
+            topic_label(topic, t)
+        ));
     }
     if let Some((_, n)) = &filters.team {
         what.push(format!("team {n}"));
     }
     page(&DrillPage {
-        t: tr(&headers, &user),
+        t,
         nav: Some(Nav::of(&user, "dashboard")),
         title: tenant.display_name.clone(),
         what: what.join(", "),
@@ -2435,13 +2721,32 @@ mod tests {
         assert_eq!(int_nl(1000), "1.000");
         assert_eq!(int_nl(1234567), "1.234.567");
         assert_eq!(int_nl(-1234), "-1.234");
-        assert_eq!(dur_nl(None), "–");
-        assert_eq!(dur_nl(Some(59)), "59 s");
-        assert_eq!(dur_nl(Some(600)), "10 min");
-        assert_eq!(dur_nl(Some(3600 + 5 * 60)), "1 u 05 min");
-        assert_eq!(dur_nl(Some(2 * 86_400 + 4 * 3600)), "2 d 4 u");
+        let nl = Tr(Lang::Nl);
+        assert_eq!(dur(None, nl), "–");
+        assert_eq!(dur(Some(59), nl), "59 s");
+        assert_eq!(dur(Some(600), nl), "10 min");
+        assert_eq!(dur(Some(3600 + 5 * 60), nl), "1 u 05 min");
+        assert_eq!(dur(Some(2 * 86_400 + 4 * 3600), nl), "2 d 4 u");
         assert_eq!(pct(1, 3), "33,3 %");
         assert_eq!(pct(1, 0), "–");
+    }
+
+    #[test]
+    fn english_durations_and_dates() {
+        let en = Tr(Lang::En);
+        let nl = Tr(Lang::Nl);
+        assert_eq!(dur(Some(3600 + 5 * 60), en), "1 h 05 min");
+        assert_eq!(dur(Some(2 * 86_400 + 4 * 3600), en), "2 d 4 h");
+        assert_eq!(dur(Some(600), en), "10 min");
+        let d = NaiveDate::from_ymd_opt(2026, 10, 3).unwrap();
+        assert_eq!(day_label(d, nl), "3 okt");
+        assert_eq!(day_label(d, en), "3 Oct");
+        assert_eq!(Bucket::Month.label(d, en), "Oct 26");
+        assert_eq!(Bucket::Month.long_label(d, nl), "okt 2026");
+        assert_eq!(Bucket::Day.unit(en), "day");
+        assert_eq!(Bucket::Day.unit(nl), "dag");
+        assert_eq!(topic_label("", en), "Unknown topic");
+        assert_eq!(topic_label("", nl), "Onbekend onderwerp");
     }
 
     #[test]
@@ -2457,12 +2762,13 @@ mod tests {
         assert_eq!(Bucket::Month.start(d("2026-02-17")), d("2026-02-01"));
         assert_eq!(Bucket::Month.end(d("2026-02-01")), d("2026-02-28"));
         assert_eq!(Bucket::Month.end(d("2024-02-01")), d("2024-02-29"));
-        assert_eq!(Bucket::Month.label(d("2026-10-01")), "okt 26");
+        assert_eq!(Bucket::Month.label(d("2026-10-01"), Tr(Lang::Nl)), "okt 26");
     }
 
     #[test]
     fn periods() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let pick = |q: &DashQuery, today| pick(q, today, Tr(Lang::Nl));
         let q = |p: &str, van: &str, tot: &str| DashQuery {
             periode: Some(p.into()),
             van: Some(van.into()),
@@ -2484,6 +2790,13 @@ mod tests {
         assert!(e.is_some());
         let (p, _) = pick(&q("aangepast", "2026-11-20", "2027-01-01"), today);
         assert_eq!(p.last, today, "the future is cut off");
+        // The same message in English.
+        let (_, e) = super::pick(
+            &q("aangepast", "2026-10-31", "2026-10-01"),
+            today,
+            Tr(Lang::En),
+        );
+        assert_eq!(e.as_deref(), Some("The end date is before the start date."));
     }
 
     #[test]

@@ -43,6 +43,48 @@ impl Tr {
     pub fn is_en(&self) -> bool {
         self.0 == Lang::En
     }
+    /// One of two texts by language, for words kept next to the code that uses them:
+    /// `t.pick("Contacten", "Contacts")`. Texts with values in them use [`tformat!`].
+    pub fn pick<'a>(&self, nl: &'a str, en: &'a str) -> &'a str {
+        match self.0 {
+            Lang::Nl => nl,
+            Lang::En => en,
+        }
+    }
+    /// A month's short name, January = 0: "mrt" or "Mar".
+    pub fn month(&self, month0: u32) -> &'static str {
+        const NL: [&str; 12] = [
+            "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+        ];
+        const EN: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let i = (month0 as usize).min(11);
+        self.pick(NL[i], EN[i])
+    }
+    /// A weekday's name, Monday = 0: "maandag" or "Monday".
+    pub fn weekday(&self, day0: usize) -> &'static str {
+        const NL: [&str; 7] = [
+            "maandag",
+            "dinsdag",
+            "woensdag",
+            "donderdag",
+            "vrijdag",
+            "zaterdag",
+            "zondag",
+        ];
+        const EN: [&str; 7] = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
+        let i = day0.min(6);
+        self.pick(NL[i], EN[i])
+    }
     /// A conversation state's label: `{{ t.state(c.state.as_str()) }}`.
     pub fn state(&self, state: &str) -> &'static str {
         match state {
@@ -65,6 +107,20 @@ impl Tr {
         }
     }
 }
+
+/// `format!` in the reader's language, Dutch first:
+/// `tformat!(t, "{n} gesprekken", "{n} conversations")`, or with arguments after both texts.
+/// Only the chosen language's arguments are evaluated.
+macro_rules! tformat {
+    ($t:expr, $nl:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        if $t.is_en() {
+            format!($en $(, $arg)*)
+        } else {
+            format!($nl $(, $arg)*)
+        }
+    };
+}
+pub(crate) use tformat;
 
 fn lookup(key: &str) -> (&'static str, &'static str) {
     match key {
@@ -254,6 +310,87 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "prio_hoog" => ("Hoog", "High"),
         "prio_normaal" => ("Normaal", "Normal"),
         "prio_laag" => ("Laag", "Low"),
+        // Management information: the dashboards (dashboard*.html).
+        "dash_how_computed" => (
+            "Hoe worden de cijfers berekend?",
+            "How are the figures computed?",
+        ),
+        "dash_more_nav" => ("Meer over deze organisatie", "More about this organisation"),
+        "dash_other_nav" => ("Andere dashboards", "Other dashboards"),
+        "dash_also" => ("Ook beschikbaar:", "Also available:"),
+        "dash_period_filters" => ("Periode en filters", "Period and filters"),
+        "dash_period" => ("Periode", "Period"),
+        "dash_from" => ("Van", "From"),
+        "dash_to" => ("tot en met", "up to and including"),
+        "dash_topic" => ("Onderwerp", "Topic"),
+        "dash_all_channels" => ("Alle kanalen", "All channels"),
+        "dash_all_topics" => ("Alle onderwerpen", "All topics"),
+        "dash_all_teams" => ("Alle teams", "All teams"),
+        "dash_show" => ("Toon cijfers", "Show figures"),
+        "dash_definition" => ("definitie", "definition"),
+        "dash_of" => ("van", "of"),
+        "dash_csv" => ("CSV downloaden", "Download CSV"),
+        "dash_table" => ("Tabel met de getallen", "Table with the numbers"),
+        "dash_weekly" => ("Weekoverzicht", "Weekly summary"),
+        "dash_weekly_mail" => ("Weekoverzicht per e-mail", "Weekly summary by e-mail"),
+        "dash_key_csv" => ("Kengetallen als CSV", "Key figures as CSV"),
+        "dash_all_conversations" => (
+            "Alle gesprekken van deze periode",
+            "All conversations of this period",
+        ),
+        "dash_conversations" => ("Gesprekken", "Conversations"),
+        "dash_conversations_of" => ("Gesprekken van", "Conversations of"),
+        "dash_conversations_lc" => ("gesprekken", "conversations"),
+        "dash_back" => ("← Terug naar de cijfers", "← Back to the figures"),
+        "dash_page" => ("Pagina", "Page"),
+        "dash_page_of" => ("van", "of"),
+        "dash_pages" => ("Pagina's", "Pages"),
+        "dash_prev" => ("Vorige pagina", "Previous page"),
+        "dash_next" => ("Volgende pagina", "Next page"),
+        "dash_no_conversations" => (
+            "Geen gesprekken in deze selectie.",
+            "No conversations in this selection.",
+        ),
+        "dash_weekly_of" => ("Weekoverzicht van", "Weekly summary of"),
+        "dash_weekly_lead" => (
+            "Elke maandagochtend krijgen de supervisors dit overzicht van de week ervoor per e-mail.",
+            "Every Monday morning the supervisors get this summary of the week before by e-mail.",
+        ),
+        "dash_weekly_lead_pool" => (
+            "Elke maandagochtend krijgen de supervisors en coördinatoren dit overzicht van de week ervoor per e-mail.",
+            "Every Monday morning the supervisors and coordinators get this summary of the week before by e-mail.",
+        ),
+        "dash_weekly_dutch" => (
+            "Het overzicht hieronder staat er zoals het verstuurd wordt.",
+            "The summary below is shown as it is sent: in Dutch.",
+        ),
+        "dash_no_mail_1" => (
+            "Er is geen mailserver ingesteld voor Loket",
+            "No mail server is set up for Loket",
+        ),
+        "dash_no_mail_2" => (
+            "in de configuratie); het overzicht is nu alleen hier te lezen.",
+            "in the configuration); the summary can only be read here for now.",
+        ),
+        "dash_sent" => ("Verzonden", "Sent"),
+        "dash_nothing_sent" => ("Nog niets verzonden.", "Nothing sent yet."),
+        "dash_sent_caption" => ("Verzonden weekoverzichten", "Weekly summaries sent"),
+        "dash_week_from" => ("Week vanaf", "Week from"),
+        "dash_to_whom" => ("Aan", "To"),
+        "dash_time" => ("Tijd", "Time"),
+        "dash_reason" => ("Reden", "Reason"),
+        // The definitions page (cijfers.html).
+        "defs_title" => ("Definities van de cijfers", "Definitions of the figures"),
+        "defs_lead_1" => (
+            "Elke gemeente, elke regionale pool en het landelijk overzicht gebruiken dezelfde definities, zodat cijfers te vergelijken zijn. Deze lijst komt rechtstreeks uit de code die de cijfers berekent; de uitgebreide toelichting met voorbeelden staat in",
+            "Every municipality, every regional pool and the national overview use the same definitions, so figures can be compared. This list comes straight from the code that computes the figures; the full explanation with examples is in",
+        ),
+        "defs_lead_2" => ("in de broncode.", "in the source code (in Dutch)."),
+        "defs_rules" => (
+            "Tijden worden gerekend in kloktijd en in kantoortijd (de openingstijden van de gemeente, zonder feestdagen). Een mediaan of 90e percentiel is altijd een tijd die echt voorkwam (de waarde op plaats ⌈p/100 × n⌉). Zonder gegevens blijft een percentage of gemiddelde leeg, nooit 0.",
+            "Times are counted in clock time and in business time (the municipality's opening hours, without public holidays). A median or 90th percentile is always a time that actually occurred (the value at position ⌈p/100 × n⌉). Without data a percentage or average stays empty, never 0.",
+        ),
+        "defs_how_read" => ("Hoe Loket berichten leest", "How Loket reads messages"),
         _ => ("?", "?"),
     }
 }
@@ -266,5 +403,39 @@ mod tests {
         let en = super::Tr(super::Lang::En);
         assert_eq!(nl.s("login"), "Inloggen");
         assert_eq!(en.s("login"), "Log in");
+    }
+
+    /// Every `t.s("…")` in a template has an entry: an unknown key would show "?".
+    #[test]
+    fn every_template_key_is_known() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("t.s(\"").skip(1) {
+                let key = part.split('"').next().unwrap();
+                assert_ne!(
+                    super::lookup(key),
+                    ("?", "?"),
+                    "{}: unknown key {key:?}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked} keys checked");
+    }
+
+    #[test]
+    fn months_weekdays_and_formats() {
+        let nl = super::Tr(super::Lang::Nl);
+        let en = super::Tr(super::Lang::En);
+        assert_eq!((nl.month(2), en.month(2)), ("mrt", "Mar"));
+        assert_eq!((nl.weekday(6), en.weekday(6)), ("zondag", "Sunday"));
+        assert_eq!(nl.pick("Contacten", "Contacts"), "Contacten");
+        let n = 3;
+        assert_eq!(super::tformat!(en, "{n} dagen", "{n} days"), "3 days");
+        assert_eq!(super::tformat!(nl, "{} dagen", "{} days", n), "3 dagen");
     }
 }

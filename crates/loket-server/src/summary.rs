@@ -8,6 +8,7 @@ use crate::charts::esc;
 use crate::config::MailConfig;
 use crate::dashboard::{self, Tile};
 use crate::error::AppError;
+use crate::i18n::{Lang, Tr};
 use crate::state::{AppState, Tenant};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
@@ -79,8 +80,8 @@ pub async fn build(
     let wk = week.iso_week().week();
     let span = format!(
         "{} t/m {}",
-        dashboard::day_label(week),
-        dashboard::day_label(last)
+        dashboard::day_label(week, Tr(Lang::Nl)),
+        dashboard::day_label(last, Tr(Lang::Nl))
     );
     let subject = format!(
         "Weekoverzicht webcare {} — week {wk} ({span} {})",

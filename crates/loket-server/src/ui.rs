@@ -166,6 +166,11 @@ pub fn page_error(e: AppError, lang: Lang) -> Response {
 
 /// Local Dutch time for a timestamp: "15:21" today, "28 nov 15:21" otherwise.
 pub fn when(ms: i64) -> String {
+    when_in(ms, Tr(Lang::Nl))
+}
+
+/// [`when`] with the month in the reader's language: "28 Nov 15:21".
+pub fn when_in(ms: i64, tr: Tr) -> String {
     use chrono::TimeZone;
     let tz = chrono_tz::Europe::Amsterdam;
     let Some(t) = tz.timestamp_millis_opt(ms).single() else {
@@ -175,16 +180,8 @@ pub fn when(ms: i64) -> String {
     if t.date_naive() == today {
         t.format("%H:%M").to_string()
     } else {
-        const M: [&str; 12] = [
-            "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
-        ];
         use chrono::Datelike;
-        format!(
-            "{} {} {}",
-            t.day(),
-            M[t.month0() as usize],
-            t.format("%H:%M")
-        )
+        format!("{} {} {}", t.day(), tr.month(t.month0()), t.format("%H:%M"))
     }
 }
 
@@ -1240,8 +1237,13 @@ struct FiguresPage {
 /// `docs/metrics.md` is checked against), so a dashboard number can always be looked up.
 async fn figure_definitions(headers: HeaderMap, user: Result<CurrentUser, AppError>) -> Response {
     let nav = user.as_ref().ok().map(|u| Nav::of(u, ""));
+    // Logged in: the user's language when no switch was used, as on the dashboards.
+    let t = match &user {
+        Ok(u) => tr(&headers, u),
+        Err(_) => Tr(lang_of(&headers)),
+    };
     page(&FiguresPage {
-        t: Tr(lang_of(&headers)),
+        t,
         nav,
         figures: loket_core::metrics::FIGURES,
     })

@@ -12,6 +12,7 @@ both!(
     dashboard_pool_and_national_views,
     handle_time_from_agent_activity,
     dashboard_reads_with_one_free_connection_permit,
+    dashboard_in_english_when_chosen,
 );
 
 /// Three conversations for GM0344 over the API (one answered and resolved), one for GM0363.
@@ -595,4 +596,162 @@ async fn dashboard_reads_with_one_free_connection_permit(app: TestApp) {
         }
     }
     drop(held);
+}
+
+/// Chooses English with the language switch (the `lang` cookie), as the menu does.
+async fn choose_english(a: &Agent) {
+    let r = a
+        .client
+        .post(format!("{}/lang", a.base))
+        .form(&[("lang", "en"), ("back", "/inbox")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+/// Dutch stays the default; with English chosen (the switch, or the user's own language) the
+/// whole dashboard, its charts, tables, CSV, drill-down and weekly page speak English.
+async fn dashboard_in_english_when_chosen(app: TestApp) {
+    traffic(&app).await;
+    let sanne = app
+        .agent(
+            "sanne@test.nl",
+            &[("GM0344", "supervisor"), ("PV26", "coordinator")],
+        )
+        .await;
+    // Dutch by default.
+    let (s, html) = text(&sanne, "/dashboard/GM0344?periode=30d").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("<html lang=\"nl\""));
+    assert_eq!(tile(&html, "Contacten</span>"), "3");
+    assert!(html.contains("Berichten per dag"));
+    assert!(html.contains("Toon cijfers"));
+    assert!(!html.contains("Messages per day"));
+
+    choose_english(&sanne).await;
+    let (s, html) = text(&sanne, "/dashboard/GM0344?periode=30d").await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("<html lang=\"en\""));
+    assert!(html.contains("Municipality: "), "title");
+    // Tiles with their notes.
+    assert_eq!(tile(&html, "Contacts</span>"), "3");
+    assert!(html.contains("3 messages in, 1 out"), "volume note");
+    assert!(html.contains("business time: median"), "business time note");
+    assert_eq!(tile(&html, "Backlog now"), "2");
+    // Period picker and filters.
+    for label in [
+        ">Today<",
+        ">7 days<",
+        ">Custom<",
+        "Period and filters",
+        ">All channels<",
+        ">All topics<",
+        "Show figures",
+    ] {
+        assert!(html.contains(label), "{label}");
+    }
+    // Chart titles, SVG descriptions, captions and headers.
+    assert!(html.contains("<title id=\"ch-verloop-t\">Messages per day</title>"));
+    assert!(html.contains("<title id=\"ch-kanalen-t\">Contacts per channel</title>"));
+    assert!(html.contains("<desc id=\"ch-kanalen-d\">Horizontal bar chart of 1 channels"));
+    assert!(html.contains("<caption>Contacts, messages and first response per channel</caption>"));
+    assert!(html.contains("Busyness per hour of the week"));
+    assert!(html.contains("<th scope=\"row\">Monday</th>"));
+    assert!(html.contains("Backlog by age"));
+    assert!(html.contains("less than 1 hour"));
+    assert!(html.contains("Download CSV"));
+    assert!(html.contains("Table with the numbers"));
+    // No Dutch left on the page (a few words that only the Dutch labels use).
+    for dutch in [
+        "Berichten per",
+        "Contacten per kanaal",
+        "Toon cijfers",
+        "Achterstand",
+        "maandag",
+        "CSV downloaden",
+        "Tevredenheid",
+        "Onderwerpen",
+        "kantoortijd",
+        "Weekoverzicht",
+    ] {
+        assert!(!html.contains(dutch), "Dutch left: {dutch}");
+    }
+
+    // A bad period is explained in English.
+    let (s, html) = text(
+        &sanne,
+        "/dashboard/GM0344?periode=aangepast&van=2026-11-20&tot=2026-11-01",
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("The end date is before the start date."));
+
+    // The CSV is the table as shown: English headers.
+    let body = sanne
+        .get("/dashboard/GM0344/export/kanalen.csv?periode=30d")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        body.lines().next().unwrap(),
+        "Channel,Contacts,Incoming,Outgoing,First response median,First response 90 %"
+    );
+
+    // The drill-down.
+    let (s, list) = text(
+        &sanne,
+        "/dashboard/GM0344/gesprekken?periode=30d&kanaal=api",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(list.contains("Conversations of"), "{list}");
+    assert!(list.contains("3 conversations"));
+    assert!(list.contains("channel API"));
+    assert!(list.contains("Subject line"));
+    assert!(list.contains("← Back to the figures"));
+    assert!(!list.contains("Onderwerpregel"));
+
+    // The pool: per municipality.
+    let (s, html) = text(&sanne, "/dashboard/PV26?periode=30d").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Regional pool: "));
+    assert!(html.contains("Per municipality"));
+
+    // The weekly page around the (Dutch) e-mail.
+    let (s, html) = text(&sanne, "/dashboard/GM0344/weekoverzicht").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Weekly summary of"));
+    assert!(
+        html.contains("lang=\"nl\""),
+        "the Dutch e-mail is marked as Dutch"
+    );
+
+    // The definitions page.
+    let (s, html) = text(&sanne, "/uitleg/cijfers").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Definitions of the figures"));
+    assert!(html.contains("First-response time"));
+
+    // A user whose own language is English, without the switch.
+    let id = app
+        .user("emma@test.nl", "Emma Test", &[("GM0344", "supervisor")])
+        .await;
+    let u = app.state.store.user(id).await.unwrap();
+    app.state
+        .store
+        .set_user_prefs(id, "en", u.max_open)
+        .await
+        .unwrap();
+    let emma = app.login("emma@test.nl").await;
+    let (s, html) = text(&emma, "/dashboard/GM0344?periode=7d").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Show figures"));
+    assert_eq!(tile(&html, "Contacts</span>"), "3");
+    let (_, html) = text(&emma, "/uitleg/cijfers").await;
+    assert!(
+        html.contains("Definitions of the figures"),
+        "the user's own language"
+    );
 }
