@@ -15,7 +15,7 @@
 use crate::admin::{Flash, error_response};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
-use crate::i18n::{Tr, lang_of};
+use crate::i18n::{Lang, Tr, lang_of, tformat};
 use crate::state::{AppState, Tenant};
 use crate::ui::{self, Nav, page};
 use askama::Template;
@@ -138,6 +138,31 @@ impl L {
             "level" => ("Niveau", "Level"),
             "theme" => ("Thema", "Theme"),
             "trend" => ("Verloop", "Trend"),
+            "attribution" => (
+                "Inwonertal: afgeleid uit GeoNames (geonames.org, CC BY 4.0); door de gemeente aan te passen",
+                "Number of inhabitants: derived from GeoNames (geonames.org, CC BY 4.0); the municipality can change it",
+            ),
+            "own_value" => ("eigen waarde", "own value"),
+            "strip_legend" => (
+                "Blok: 1e tot 3e kwartiel, dikke lijn: mediaan, rode ruit: eigen waarde",
+                "Box: 1st to 3rd quartile, thick line: median, red diamond: own value",
+            ),
+            "higher_better" => ("hoger is beter", "higher is better"),
+            "lower_better" => ("lager is beter", "lower is better"),
+            "forbidden_view" => (
+                "alleen een supervisor of beheerder van deze gemeente mag dit zien",
+                "only a supervisor or administrator of this municipality may see this",
+            ),
+            "forbidden_edit" => (
+                "alleen een supervisor of beheerder mag dit wijzigen",
+                "only a supervisor or administrator may change this",
+            ),
+            "per_municipality" => ("per gemeente", "per municipality"),
+            "default_value" => ("standaardwaarde", "default value"),
+            "no_measured_aht" => (
+                "standaardwaarde; nog geen gemeten behandeltijd",
+                "default value; no measured handle time yet",
+            ),
             _ => ("?", "?"),
         };
         if self.0 { en } else { nl }
@@ -177,9 +202,7 @@ pub(crate) fn access(
         return Ok((tenant, edit));
     }
     if user.roles.contains_key(&tenant.code) || user.can_see(&tenant.code) {
-        Err(AppError::Forbidden(
-            "alleen een supervisor of beheerder van deze gemeente mag dit zien".into(),
-        ))
+        Err(AppError::Forbidden(L(false).s("forbidden_view").into()))
     } else {
         Err(AppError::NotFound)
     }
@@ -193,8 +216,13 @@ fn enter(
 ) -> Result<Ctx, Box<Response>> {
     let user = user.map_err(|e| Box::new(error_response(e, lang_of(headers))))?;
     let t = ui::tr(headers, &user);
-    let (tenant, can_edit) =
-        access(state, &user, code).map_err(|e| Box::new(error_response(e, t.0)))?;
+    let (tenant, can_edit) = access(state, &user, code).map_err(|e| {
+        let e = match e {
+            AppError::Forbidden(_) => AppError::Forbidden(L(t.is_en()).s("forbidden_view").into()),
+            e => e,
+        };
+        Box::new(error_response(e, t.0))
+    })?;
     Ok(Ctx {
         user,
         tenant,
@@ -217,7 +245,7 @@ fn enter_post(
         .map_err(|e| Box::new(error_response(e, ctx.t.0)))?;
     if !ctx.can_edit {
         return Err(Box::new(error_response(
-            AppError::Forbidden("alleen een supervisor of beheerder mag dit wijzigen".into()),
+            AppError::Forbidden(L(ctx.t.is_en()).s("forbidden_edit").into()),
             ctx.t.0,
         )));
     }
@@ -345,9 +373,11 @@ fn dec(v: f64, digits: usize) -> String {
     s.replace('.', ",")
 }
 
-/// A duration in seconds for people: "45 s", "12 min", "3 u 20 min", "2 d 4 u".
-fn duration_text(secs: f64) -> String {
+/// A duration in seconds for people: "45 s", "12 min", "3 u 20 min", "2 d 4 u" (in English
+/// "3 h 20 min", "2 d 4 h").
+fn duration_text(secs: f64, t: Tr) -> String {
     let s = secs.round().max(0.0) as u64;
+    let hour = t.pick("u", "h");
     if s < 60 {
         format!("{s} s")
     } else if s < 3600 {
@@ -355,13 +385,13 @@ fn duration_text(secs: f64) -> String {
     } else if s < 86_400 {
         let m = (s + 30) / 60;
         if m.is_multiple_of(60) {
-            format!("{} u", m / 60)
+            format!("{} {hour}", m / 60)
         } else {
-            format!("{} u {} min", m / 60, m % 60)
+            format!("{} {hour} {} min", m / 60, m % 60)
         }
     } else {
         let h = (s + 1800) / 3600;
-        format!("{} d {} u", h / 24, h % 24)
+        format!("{} d {} {hour}", h / 24, h % 24)
     }
 }
 
@@ -422,7 +452,11 @@ async fn settings_page(
         monthly: cents_text(s.monthly_tool_cost_cents),
         named: s.benchmark_named,
         seeded,
-        attribution: loket_core::inhabitants::INHABITANTS_ATTRIBUTION,
+        attribution: if ctx.t.is_en() {
+            L(true).s("attribution")
+        } else {
+            loket_core::inhabitants::INHABITANTS_ATTRIBUTION
+        },
         edited: s.inhabitants_edited_at.is_some(),
         a: ctx.page("kengetallen", flash),
     })
@@ -457,7 +491,7 @@ const MAX_INHABITANTS: i64 = 10_000_000;
 const MAX_EUR: i64 = 10_000_000;
 
 /// A whole number of inhabitants, 1 to 10 million; "12.345" and "12 345" are accepted.
-pub fn parse_inhabitants(s: &str) -> AppResult<i64> {
+pub fn parse_inhabitants(s: &str, l: L) -> AppResult<i64> {
     let digits: String = s
         .trim()
         .chars()
@@ -465,18 +499,27 @@ pub fn parse_inhabitants(s: &str) -> AppResult<i64> {
         .collect();
     match digits.parse::<i64>() {
         Ok(n) if (1..=MAX_INHABITANTS).contains(&n) => Ok(n),
-        _ => Err(AppError::Invalid(
-            "vul bij aantal inwoners een heel getal in tussen 1 en 10.000.000".into(),
-        )),
+        _ => Err(AppError::Invalid(if l.en() {
+            "fill in a whole number between 1 and 10,000,000 as the number of inhabitants".into()
+        } else {
+            "vul bij aantal inwoners een heel getal in tussen 1 en 10.000.000".into()
+        })),
     }
 }
 
-/// An amount in euro with at most two decimals ("45", "45,50", "45.5", "€ 1.250,00") as cents.
-pub fn parse_euro(s: &str, what: &str) -> AppResult<i64> {
+/// An amount in euro with at most two decimals ("45", "45,50", "45.5", "€ 1.250,00") as cents;
+/// `what` names the field in the message, in the reader's language.
+pub fn parse_euro(s: &str, what: &str, l: L) -> AppResult<i64> {
     let err = || {
-        AppError::Invalid(format!(
-            "vul bij {what} een bedrag in euro in, bijvoorbeeld 45 of 45,50 (0 tot 10.000.000)"
-        ))
+        AppError::Invalid(if l.en() {
+            format!(
+                "fill in an amount in euro as {what}, for example 45 or 45,50 (0 to 10,000,000)"
+            )
+        } else {
+            format!(
+                "vul bij {what} een bedrag in euro in, bijvoorbeeld 45 of 45,50 (0 tot 10.000.000)"
+            )
+        })
     };
     let t: String = s
         .trim()
@@ -527,10 +570,27 @@ async fn settings_save(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    let l = L(ctx.t.is_en());
     let r = async {
-        let inhabitants = parse_inhabitants(&f.inhabitants)?;
-        let hourly = parse_euro(&f.hourly_cost, "kosten per uur")?;
-        let monthly = parse_euro(&f.tool_cost, "vaste kosten per maand")?;
+        let inhabitants = parse_inhabitants(&f.inhabitants, l)?;
+        let hourly = parse_euro(
+            &f.hourly_cost,
+            if l.en() {
+                "the cost per hour"
+            } else {
+                "kosten per uur"
+            },
+            l,
+        )?;
+        let monthly = parse_euro(
+            &f.tool_cost,
+            if l.en() {
+                "the fixed cost per month"
+            } else {
+                "vaste kosten per maand"
+            },
+            l,
+        )?;
         let current = state.store.tenant(&ctx.tenant.code).await?;
         let u = InsightSettingsUpdate {
             inhabitants,
@@ -815,10 +875,10 @@ const FIGURES: [FigureDef; 7] = [
     },
 ];
 
-fn fmt_value(unit: Unit, v: f64) -> String {
+fn fmt_value(unit: Unit, v: f64, l: L) -> String {
     match unit {
         Unit::Per1000 => dec(v, 2),
-        Unit::Seconds => duration_text(v),
+        Unit::Seconds => duration_text(v, Tr(if l.en() { Lang::En } else { Lang::Nl })),
         Unit::Percent => format!("{} %", dec(v, 1)),
     }
 }
@@ -867,6 +927,7 @@ pub struct FigureView {
 
 struct BenchmarkData {
     days: u32,
+    /// The asker's size class, in the reader's language.
     size_class: Option<&'static str>,
     figures: Vec<FigureView>,
 }
@@ -909,7 +970,9 @@ async fn compute_benchmark(
             })
             .collect();
         let b = peers::benchmark(&asker_code, &peers, def.higher_is_better);
-        size_class = b.size_class_label;
+        size_class = b
+            .size_class
+            .map(|c| if l.en() { c.label_en() } else { c.label() });
         figures.push(figure_view(state, def, &b, l));
     }
     Ok(BenchmarkData {
@@ -919,12 +982,16 @@ async fn compute_benchmark(
     })
 }
 
-fn group_view(state: &AppState, label: &'static str, g: &Group, unit: Unit) -> GroupView {
+fn group_view(state: &AppState, label: &'static str, g: &Group, unit: Unit, l: L) -> GroupView {
     match g {
         Group::Suppressed { reason } => GroupView {
             label,
             shown: false,
-            reason: reason.text(),
+            reason: if l.en() {
+                reason.text_en()
+            } else {
+                reason.text()
+            },
             count: String::new(),
             q1: String::new(),
             median: String::new(),
@@ -938,13 +1005,19 @@ fn group_view(state: &AppState, label: &'static str, g: &Group, unit: Unit) -> G
             shown: true,
             reason: "",
             count: f.count.to_string(),
-            q1: fmt_value(unit, f.quartiles.q1),
-            median: fmt_value(unit, f.quartiles.median),
-            q3: fmt_value(unit, f.quartiles.q3),
+            q1: fmt_value(unit, f.quartiles.q1, l),
+            median: fmt_value(unit, f.quartiles.median, l),
+            q3: fmt_value(unit, f.quartiles.q3, l),
             rank: f
                 .rank
                 .as_ref()
-                .map(|r| r.label.clone())
+                .map(|r| {
+                    if l.en() {
+                        r.label_en()
+                    } else {
+                        r.label.clone()
+                    }
+                })
                 .unwrap_or_else(|| "–".into()),
             named: f
                 .named
@@ -952,7 +1025,7 @@ fn group_view(state: &AppState, label: &'static str, g: &Group, unit: Unit) -> G
                 .map(|n| {
                     (
                         state.tenant_label(n.tenant_code.as_str()),
-                        fmt_value(unit, n.value),
+                        fmt_value(unit, n.value, l),
                     )
                 })
                 .collect(),
@@ -964,18 +1037,17 @@ fn group_view(state: &AppState, label: &'static str, g: &Group, unit: Unit) -> G
 fn figure_view(state: &AppState, def: &FigureDef, b: &Benchmark, l: L) -> FigureView {
     let label = if l.en() { def.en } else { def.nl };
     let groups = vec![
-        group_view(state, l.s("size_class"), &b.same_size_class, def.unit),
-        group_view(state, l.s("all"), &b.all, def.unit),
+        group_view(state, l.s("size_class"), &b.same_size_class, def.unit, l),
+        group_view(state, l.s("all"), &b.all, def.unit, l),
     ];
     let own = b
         .own_value
-        .map(|v| fmt_value(def.unit, v))
+        .map(|v| fmt_value(def.unit, v, l))
         .unwrap_or_else(|| l.s("no_value").to_string());
-    let direction = match (def.higher_is_better, l.en()) {
-        (true, false) => "hoger is beter",
-        (false, false) => "lager is beter",
-        (true, true) => "higher is better",
-        (false, true) => "lower is better",
+    let direction = if def.higher_is_better {
+        l.s("higher_better")
+    } else {
+        l.s("lower_better")
     };
     let mut v = FigureView {
         id: def.id,
@@ -1023,12 +1095,7 @@ fn strip_svg(f: &FigureView, unit: Unit, l: L) -> String {
     let row_h = 40.0;
     let height = 20.0 + row_h * shown.len() as f64 + 20.0;
     let id = f.id;
-    let title = format!(
-        "{}: {} {}",
-        f.label,
-        if l.en() { "own value" } else { "eigen waarde" },
-        f.own
-    );
+    let title = format!("{}: {} {}", f.label, l.s("own_value"), f.own);
     let mut desc = Vec::new();
     for g in &shown {
         desc.push(format!(
@@ -1075,11 +1142,7 @@ fn strip_svg(f: &FigureView, unit: Unit, l: L) -> String {
     let _ = unit;
     s.push_str(&format!(
         r##"<text x="{x0}" y="{ly}" font-size="12" fill="#374151">{}</text></svg>"##,
-        esc(if l.en() {
-            "Box: 1st to 3rd quartile, thick line: median, red diamond: own value"
-        } else {
-            "Blok: 1e tot 3e kwartiel, dikke lijn: mediaan, rode ruit: eigen waarde"
-        })
+        esc(l.s("strip_legend"))
     ));
     s
 }
@@ -1322,8 +1385,10 @@ struct RosterPage {
     members: usize,
     groups: Vec<GroupSummary>,
     grid: WeekGrid,
-    /// The grid transposed: one row per hour, one cell per weekday.
-    by_hour: Vec<(&'static str, Vec<staffing::GridCell>)>,
+    /// The grid transposed: one row per hour, one cell (with its verdict) per weekday.
+    by_hour: Vec<(&'static str, Vec<(staffing::GridCell, String)>)>,
+    /// The grid's weekdays, Monday first, in the reader's language.
+    grid_days: Vec<&'static str>,
     /// (id, who, for, weekday, start, end)
     shifts: Vec<(i64, String, String, &'static str, String, String)>,
     users: Vec<(i64, String)>,
@@ -1365,11 +1430,13 @@ fn shift_of(r: &ShiftRow) -> Option<Shift> {
 /// Conversations with measured handle time needed before their average replaces the default.
 const MIN_MEASURED_AHT: i64 = 20;
 
-/// The advice per group for the tenant (a pool: shared over its members) and the grid.
+/// The advice per group for the tenant (a pool: shared over its members) and the grid, with
+/// the words in the reader's language.
 async fn staffing_grid(
     state: &AppState,
     tenant: &Tenant,
     shifts: &[ShiftRow],
+    t: Tr,
 ) -> AppResult<(Vec<GroupSummary>, WeekGrid, usize)> {
     let (arrival_tenants, units) = units_of(state, tenant);
     let weeks = ForecastParams::default().weeks();
@@ -1414,21 +1481,30 @@ async fn staffing_grid(
     let mut summaries = Vec::new();
     for group in ChannelGroup::ALL {
         let default = GroupParams::default_for(group);
+        let l = L(t.is_en());
         let (params, aht_note) = match measured.get(&group) {
             Some((n, secs)) if *n >= MIN_MEASURED_AHT => {
                 match default.with_aht_seconds(*secs as f64 / *n as f64) {
-                    Ok(p) => (p, format!("gemeten over {n} gesprekken")),
-                    Err(_) => (default, "standaardwaarde".to_string()),
+                    Ok(p) => (
+                        p,
+                        tformat!(
+                            t,
+                            "gemeten over {n} gesprekken",
+                            "measured over {n} conversations"
+                        ),
+                    ),
+                    Err(_) => (default, l.s("default_value").to_string()),
                 }
             }
             Some((n, _)) => (
                 default,
-                format!("standaardwaarde; pas {n} gesprekken met gemeten behandeltijd"),
+                tformat!(
+                    t,
+                    "standaardwaarde; pas {n} gesprekken met gemeten behandeltijd",
+                    "default value; only {n} conversations with measured handle time"
+                ),
             ),
-            None => (
-                default,
-                "standaardwaarde; nog geen gemeten behandeltijd".to_string(),
-            ),
+            None => (default, l.s("no_measured_aht").to_string()),
         };
         let mut member_rates: Vec<WeekRates> = Vec::new();
         let mut total_trend = Vec::new();
@@ -1445,10 +1521,16 @@ async fn staffing_grid(
         let (a, pool_sentence) = if is_pool {
             let p = staffing::pool_advice(group, &member_rates, &params);
             let saved = p.hours_saved();
-            let sentence = format!(
+            let sentence = tformat!(
+                t,
                 "Samen roosteren voor {} gemeenten: {}; dat scheelt {saved} uur per week.",
+                "Rostering together for {} municipalities: {}; that saves {saved} hours per week.",
                 arrival_tenants.len().saturating_sub(1),
-                p.summary_nl()
+                if t.is_en() {
+                    p.summary_en()
+                } else {
+                    p.summary_nl()
+                }
             );
             (p.shared, Some(sentence))
         } else {
@@ -1456,16 +1538,18 @@ async fn staffing_grid(
         };
         let trend = total_trend.first().copied().unwrap_or(1.0);
         summaries.push(GroupSummary {
-            label: group.label_nl(),
-            target: format!(
+            label: t.pick(group.label_nl(), group.label_en()),
+            target: tformat!(
+                t,
                 "{} % binnen {}",
+                "{} % within {}",
                 (params.target_service_level() * 100.0).round(),
-                duration_text(params.target_seconds())
+                duration_text(params.target_seconds(), t)
             ),
-            aht: format!("{} ({aht_note})", duration_text(params.aht_seconds())),
+            aht: format!("{} ({aht_note})", duration_text(params.aht_seconds(), t)),
             forecast_total: dec(combined.total(), 1),
             trend: if is_pool {
-                "per gemeente".into()
+                l.s("per_municipality").into()
             } else {
                 format!("{} %", dec((trend - 1.0) * 100.0, 0))
             },
@@ -1499,7 +1583,7 @@ async fn roster_page(
     let r = async {
         let (_, units) = units_of(&state, &ctx.tenant);
         let rows = state.store.roster_shifts(&units).await?;
-        let (groups, grid, n) = staffing_grid(&state, &ctx.tenant, &rows).await?;
+        let (groups, grid, n) = staffing_grid(&state, &ctx.tenant, &rows, ctx.t).await?;
         let users = roster_users(&state, &ctx.tenant).await?;
         Ok::<_, AppError>((units, rows, groups, grid, n, users))
     }
@@ -1521,7 +1605,8 @@ async fn roster_page(
                 state.tenant_label(&s.unit_code),
                 usize::try_from(s.weekday)
                     .ok()
-                    .and_then(|d| staffing::WEEKDAYS_NL.get(d).copied())
+                    .filter(|d| *d < 7)
+                    .map(|d| ctx.t.weekday(d))
                     .unwrap_or("?"),
                 hhmm(s.start_minute),
                 hhmm(s.end_minute),
@@ -1529,16 +1614,29 @@ async fn roster_page(
         })
         .collect();
     let is_pool = ctx.tenant.kind == TenantKind::Regio;
+    let en = ctx.t.is_en();
     let by_hour = (0..24)
         .map(|h| {
             (
                 grid.hours[h],
-                grid.rows.iter().map(|r| r.cells[h]).collect::<Vec<_>>(),
+                grid.rows
+                    .iter()
+                    .map(|r| {
+                        let c = r.cells[h];
+                        let verdict = if en {
+                            c.status.label_en()
+                        } else {
+                            c.status.label_nl()
+                        };
+                        (c, verdict)
+                    })
+                    .collect::<Vec<_>>(),
             )
         })
         .collect();
     page(&RosterPage {
         by_hour,
+        grid_days: (0..7).map(|d| ctx.t.weekday(d)).collect(),
         t: ctx.t,
         nav: ctx.nav(),
         is_pool,
@@ -1551,7 +1649,7 @@ async fn roster_page(
             .iter()
             .map(|u| (u.clone(), state.tenant_label(u)))
             .collect(),
-        weekdays: staffing::WEEKDAYS_NL.iter().copied().enumerate().collect(),
+        weekdays: (0..7).map(|d| (d, ctx.t.weekday(d))).collect(),
         a: ctx.page("bezetting", flash),
     })
 }
@@ -1583,14 +1681,17 @@ struct ShiftForm {
     end: String,
 }
 
-fn parse_time(s: &str, what: &str) -> AppResult<i64> {
-    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
-        AppError::Invalid(format!(
-            "vul bij {what} een tijd in als uu:mm, bijvoorbeeld 08:30"
+/// A time as "08:30", in minutes; `what` names the field in the reader's language.
+fn parse_time(s: &str, what: &str, t: Tr) -> AppResult<i64> {
+    let time = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+        AppError::Invalid(tformat!(
+            t,
+            "vul bij {what} een tijd in als uu:mm, bijvoorbeeld 08:30",
+            "fill in a time as hh:mm for {what}, for example 08:30"
         ))
     })?;
     Ok(i64::from(
-        chrono::Timelike::hour(&t) * 60 + chrono::Timelike::minute(&t),
+        chrono::Timelike::hour(&time) * 60 + chrono::Timelike::minute(&time),
     ))
 }
 
@@ -1605,29 +1706,33 @@ async fn shift_add(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    let t = ctx.t;
+    let invalid = |nl: &str, en: &str| Err(AppError::Invalid(t.pick(nl, en).into()));
     let r = async {
         let (_, units) = units_of(&state, &ctx.tenant);
         let unit = f.unit.trim();
         if !units.iter().any(|u| u == unit) {
-            return Err(AppError::Invalid(
-                "kies voor wie de dienst gewerkt wordt".into(),
-            ));
+            return invalid(
+                "kies voor wie de dienst gewerkt wordt",
+                "choose whom the shift is worked for",
+            );
         }
         let users = roster_users(&state, &ctx.tenant).await?;
         let user_id: i64 = f.user_id.trim().parse().unwrap_or(-1);
         if !users.iter().any(|(id, _)| *id == user_id) {
-            return Err(AppError::Invalid("kies een medewerker".into()));
+            return invalid("kies een medewerker", "choose an agent");
         }
         let weekday: i64 = f.weekday.trim().parse().unwrap_or(-1);
         if weekday_of(weekday).is_none() {
-            return Err(AppError::Invalid("kies een dag".into()));
+            return invalid("kies een dag", "choose a day");
         }
-        let start = parse_time(&f.start, "begin")?;
-        let end = parse_time(&f.end, "einde")?;
+        let start = parse_time(&f.start, t.pick("begin", "start"), t)?;
+        let end = parse_time(&f.end, t.pick("einde", "end"), t)?;
         if start == end {
-            return Err(AppError::Invalid(
-                "begin en einde van de dienst zijn gelijk: een dienst moet langer dan 0 minuten duren".into(),
-            ));
+            return invalid(
+                "begin en einde van de dienst zijn gelijk: een dienst moet langer dan 0 minuten duren",
+                "the shift's start and end are the same: a shift must last longer than 0 minutes",
+            );
         }
         state
             .store
@@ -1674,7 +1779,7 @@ async fn shift_delete(
 
 // ---------------------------------------------------------------- 4. volwassenheid
 
-/// One question on the form.
+/// One question on the form, in the reader's language.
 pub struct QuestionView {
     pub id: &'static str,
     pub text: &'static str,
@@ -1756,18 +1861,19 @@ async fn maturity_page(
     };
     let own: Vec<Assessment> = own.iter().filter_map(assessment_of).collect();
     let latest = own.last();
+    let t = ctx.t;
+    let theme_label = |theme: Theme| t.pick(theme.label_nl(), theme.label_en());
     let themes = Theme::ALL
         .into_iter()
         .map(|theme| ThemeView {
             slug: theme.as_str(),
-            label: theme.label_nl(),
+            label: theme_label(theme),
             questions: maturity::questions(theme)
                 .map(|q| QuestionView {
                     id: q.id,
-                    text: q.text,
+                    text: t.pick(q.text, q.text_en),
                     critical: q.critical,
-                    options: q
-                        .levels
+                    options: (if t.is_en() { &q.levels_en } else { &q.levels })
                         .iter()
                         .enumerate()
                         .map(|(i, d)| {
@@ -1785,9 +1891,9 @@ async fn maturity_page(
             .0
             .iter()
             .map(|s| ScoreView {
-                theme: s.theme.label_nl(),
+                theme: theme_label(s.theme),
                 level: s.level,
-                name: s.level_name_nl(),
+                name: t.pick(s.level_name_nl(), s.level_name_en()),
                 mean: dec(s.mean, 1),
                 capped_by: s.capped_by,
             })
@@ -1806,7 +1912,14 @@ async fn maturity_page(
     let trend = match own.as_slice() {
         [.., prev, last] => maturity::trend(prev, last)
             .iter()
-            .map(|t| format!("{}: {}", t.theme.label_nl(), t.label_nl()))
+            .map(|x| {
+                let change = if t.is_en() {
+                    x.label_en()
+                } else {
+                    x.label_nl()
+                };
+                format!("{}: {change}", theme_label(x.theme))
+            })
             .collect(),
         _ => vec![],
     };
@@ -1854,11 +1967,11 @@ async fn maturity_page(
                     .map(|v| dec(v, 0))
                     .unwrap_or_else(|| l.s("no_value").to_string());
                 (
-                    theme.label_nl(),
+                    theme_label(theme),
                     own,
                     vec![
-                        level_group(&state, l.s("size_class"), &b.same_size_class),
-                        level_group(&state, l.s("all"), &b.all),
+                        level_group(&state, l.s("size_class"), &b.same_size_class, l),
+                        level_group(&state, l.s("all"), &b.all, l),
                     ],
                 )
             })
@@ -1872,7 +1985,7 @@ async fn maturity_page(
         themes,
         latest: latest.map(|a| (date_text(a.date), score_views(a))),
         history,
-        theme_labels: Theme::ALL.iter().map(|t| t.label_nl()).collect(),
+        theme_labels: Theme::ALL.into_iter().map(theme_label).collect(),
         trend,
         bench,
         a: ctx.page("volwassenheid", flash),
@@ -1880,8 +1993,8 @@ async fn maturity_page(
 }
 
 /// A group of maturity levels: levels with one decimal for the quartiles.
-fn level_group(state: &AppState, label: &'static str, g: &Group) -> GroupView {
-    let mut v = group_view(state, label, g, Unit::Per1000);
+fn level_group(state: &AppState, label: &'static str, g: &Group, l: L) -> GroupView {
+    let mut v = group_view(state, label, g, Unit::Per1000, l);
     if let Some((q1, med, q3)) = v.raw {
         v.q1 = dec(q1, 1);
         v.median = dec(med, 1);
@@ -1909,17 +2022,29 @@ async fn maturity_save(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    let t = ctx.t;
     let r = async {
         let date = fields
             .iter()
             .find(|(k, _)| k == "datum")
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default();
-        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-            .map_err(|_| AppError::Invalid("vul een geldige datum in (jjjj-mm-dd)".into()))?;
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| {
+            AppError::Invalid(
+                t.pick(
+                    "vul een geldige datum in (jjjj-mm-dd)",
+                    "fill in a valid date (yyyy-mm-dd)",
+                )
+                .into(),
+            )
+        })?;
         if date > today_local() {
             return Err(AppError::Invalid(
-                "de datum van de zelfevaluatie ligt in de toekomst".into(),
+                t.pick(
+                    "de datum van de zelfevaluatie ligt in de toekomst",
+                    "the date of the self-assessment lies in the future",
+                )
+                .into(),
             ));
         }
         let raw: Vec<(String, i64)> = fields
@@ -1929,7 +2054,7 @@ async fn maturity_save(
                 Some((id.to_string(), v.trim().parse::<i64>().unwrap_or(0)))
             })
             .collect();
-        let answers = Answers::parse(raw).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let answers = Answers::parse(raw).map_err(|e| AppError::Invalid(maturity_error(&e, t)))?;
         let json: BTreeMap<&str, u8> = answers.iter().collect();
         let json = serde_json::to_string(&json).map_err(|e| AppError::Unexpected(e.into()))?;
         state
@@ -1945,6 +2070,22 @@ async fn maturity_save(
     }
     .await;
     done(&ctx, "volwassenheid", r)
+}
+
+/// Why the questionnaire was refused, in the reader's language (loket-core words it in Dutch).
+fn maturity_error(e: &maturity::MaturityError, t: Tr) -> String {
+    use maturity::MaturityError::*;
+    if !t.is_en() {
+        return e.to_string();
+    }
+    match e {
+        UnknownQuestion(q) => format!("unknown question {q:?}"),
+        OutOfRange { question, value } => {
+            format!("the answer to question {question} must be 1 to 5, not {value}")
+        }
+        Duplicate(q) => format!("question {q} was answered twice"),
+        Missing(qs) => format!("not answered yet: {}", qs.join(", ")),
+    }
 }
 
 /// Unused settings fields are kept for the dashboard's cost per contact; this reads them.
@@ -2071,6 +2212,7 @@ mod tests {
 
     #[test]
     fn euro_amounts() {
+        let parse_euro = |s: &str, what: &str| parse_euro(s, what, L(false));
         assert_eq!(parse_euro("45", "x").unwrap(), 4500);
         assert_eq!(parse_euro("45,5", "x").unwrap(), 4550);
         assert_eq!(parse_euro("€ 1.250,00", "x").unwrap(), 125_000);
@@ -2079,22 +2221,32 @@ mod tests {
         assert!(parse_euro("-3", "x").is_err());
         assert!(parse_euro("veel", "x").is_err());
         assert!(parse_euro("1,234", "x").is_err());
+        let e = super::parse_euro("veel", "the cost", L(true)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("fill in an amount in euro as the cost"),
+            "{e}"
+        );
     }
 
     #[test]
     fn inhabitant_counts() {
-        assert_eq!(parse_inhabitants("12.345").unwrap(), 12_345);
-        assert_eq!(parse_inhabitants(" 900 ").unwrap(), 900);
-        assert!(parse_inhabitants("0").is_err());
-        assert!(parse_inhabitants("twaalf").is_err());
+        let nl = L(false);
+        assert_eq!(parse_inhabitants("12.345", nl).unwrap(), 12_345);
+        assert_eq!(parse_inhabitants(" 900 ", nl).unwrap(), 900);
+        assert!(parse_inhabitants("0", nl).is_err());
+        assert!(parse_inhabitants("twaalf", nl).is_err());
     }
 
     #[test]
     fn durations_and_thousands() {
-        assert_eq!(duration_text(42.0), "42 s");
-        assert_eq!(duration_text(600.0), "10 min");
-        assert_eq!(duration_text(3_900.0), "1 u 5 min");
-        assert_eq!(duration_text(3_600.0), "1 u");
+        let (nl, en) = (Tr(Lang::Nl), Tr(Lang::En));
+        assert_eq!(duration_text(42.0, nl), "42 s");
+        assert_eq!(duration_text(600.0, nl), "10 min");
+        assert_eq!(duration_text(3_900.0, nl), "1 u 5 min");
+        assert_eq!(duration_text(3_600.0, nl), "1 u");
+        assert_eq!(duration_text(3_900.0, en), "1 h 5 min");
+        assert_eq!(duration_text(90_000.0, en), "1 d 1 h");
         assert_eq!(thousands(1_234_567), "1.234.567");
     }
 

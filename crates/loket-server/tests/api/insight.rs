@@ -12,6 +12,7 @@ both!(
     insight_roster_add_remove_and_understaffing,
     insight_maturity_stored_and_levels,
     insight_demo_data_fills_the_pages,
+    insight_pages_in_english_when_chosen,
 );
 
 async fn text(r: reqwest::Response) -> String {
@@ -467,4 +468,112 @@ async fn insight_demo_data_fills_the_pages(app: TestApp) {
         "the opted-in demo peer: {page}"
     );
     assert_eq!(s.get("/admin/GM0344/benchmark").await.status(), 200);
+}
+
+/// Dutch by default; in English (the user's own language) every insight page, including the
+/// benchmark's groups, the staffing grid and the maturity questions, speaks English.
+async fn insight_pages_in_english_when_chosen(app: TestApp) {
+    loket_server::seed::demo(&app.state).await.unwrap();
+    let s = app
+        .agent(
+            "lotte@test.nl",
+            &[("GM0344", "supervisor"), ("PV26", "supervisor")],
+        )
+        .await;
+    let page = text(s.get("/admin/GM0344/benchmark").await).await;
+    assert!(page.contains("Grootteklasse"), "Dutch by default");
+    // The period picker sizes to its content, like the dashboard's.
+    assert!(page.contains("action=\"/admin/GM0344/benchmark\" class=\"filter-row\""));
+
+    let id = app
+        .state
+        .store
+        .user_by_email("lotte@test.nl")
+        .await
+        .unwrap();
+    app.state
+        .store
+        .set_user_prefs(id.id, "en", id.max_open)
+        .await
+        .unwrap();
+
+    let page = text(s.get("/admin/GM0344/kengetallen").await).await;
+    assert!(page.contains("Figure settings"));
+    assert!(
+        page.contains("Number of inhabitants: derived from GeoNames"),
+        "{page}"
+    );
+
+    let page = text(s.get("/admin/GM0344/benchmark").await).await;
+    assert!(page.contains("Size class"));
+    assert!(page.contains("250,000 inhabitants or more"), "{page}");
+    assert!(page.contains("First-response time (median)"));
+    for dutch in [
+        "inwoners",
+        "te weinig vergelijkbare",
+        "gedeeld ",
+        "e van ",
+        "eigen waarde",
+    ] {
+        assert!(!page.contains(dutch), "Dutch left: {dutch}");
+    }
+
+    let page = text(s.get("/admin/GM0344/bezetting").await).await;
+    assert!(page.contains("Social media and e-mail"));
+    assert!(page.contains("<th scope=\"col\">Monday</th>"));
+    assert!(page.contains("Anna de Vries"));
+    for dutch in [
+        "te weinig",
+        "te veel",
+        "op sterkte",
+        "maandag",
+        "standaardwaarde",
+        "binnen",
+    ] {
+        assert!(!page.contains(dutch), "Dutch left: {dutch}");
+    }
+    let page = text(s.get("/admin/PV26/bezetting").await).await;
+    assert!(page.contains("Rostering together for"), "{page}");
+
+    let page = text(s.get("/admin/GM0344/volwassenheid").await)
+        .await
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(page.contains("Current level"));
+    assert!(page.contains("Monitoring & analysis"));
+    assert!(page.contains("How do you follow what is said online about your municipality"));
+    assert!(page.contains("Not structurally: we see posts"));
+    assert!(
+        ["up from", "unchanged at", "down from"]
+            .iter()
+            .any(|w| page.contains(w)),
+        "the trend in English"
+    );
+    for dutch in [
+        "Hoe volgt u",
+        "Webcare & online dienstverlening",
+        "gestegen",
+        "gelijk gebleven",
+    ] {
+        assert!(!page.contains(dutch), "Dutch left: {dutch}");
+    }
+    // Refusals in English too.
+    let r = s
+        .form(
+            "/admin/GM0344/volwassenheid",
+            &[("datum", "2026-01-15"), ("q_MA1", "3")],
+        )
+        .await;
+    assert!(follow(&s, r).await.contains("not answered yet: MA2"));
+    let r = s
+        .form(
+            "/admin/GM0344/kengetallen",
+            &[
+                ("inhabitants", "heel veel"),
+                ("hourly_cost", "45"),
+                ("tool_cost", "0"),
+            ],
+        )
+        .await;
+    assert!(follow(&s, r).await.contains("fill in a whole number"));
 }
