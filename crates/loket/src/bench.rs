@@ -41,6 +41,9 @@ pub enum BenchCmd {
         /// Runs per measurement (the median is reported).
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// Only the pages through the server (skips the raw scans, which take minutes).
+        #[arg(long)]
+        pages_only: bool,
     },
 }
 
@@ -65,7 +68,8 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             database,
             tenant,
             repeat,
-        } => dashboard(days, scale, database, &tenant, repeat).await,
+            pages_only,
+        } => dashboard(days, scale, database, &tenant, repeat, pages_only).await,
         BenchCmd::Text { messages } => {
             text(messages);
             Ok(())
@@ -316,6 +320,7 @@ async fn dashboard(
     database: Option<std::path::PathBuf>,
     tenant: &str,
     repeat: usize,
+    pages_only: bool,
 ) -> anyhow::Result<()> {
     let repeat = repeat.max(1);
     let end = loket_store::rollups::hour_of(loket_store::now_ms());
@@ -361,7 +366,8 @@ async fn dashboard(
     );
     let tenants = vec![tenant.to_string()];
     use loket_store::rollups::Tier;
-    for window in [30i64, 365] {
+    let windows: &[i64] = if pages_only { &[] } else { &[30, 365] };
+    for &window in windows {
         let from = end - window * 86_400_000;
         // Raw scan first (the baseline), then the rollups read three ways: hourly rows only
         // (`rollups_hourly`), days with hourly edges (`rollups`), and whole months as one row

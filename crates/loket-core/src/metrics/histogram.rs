@@ -24,10 +24,13 @@
 //! sparse: only non-empty buckets are kept (and serialised).
 //!
 //! # Stored form
-//! Rollup rows keep [`Histogram::encode`]: `1;sum;min;max;i:n,i:n,…` (version, exact totals,
-//! then the non-empty buckets as index:count in index order), a few dozen bytes that parse
-//! without a JSON parser. [`Histogram::decode`] also reads the older serde JSON form
-//! (`{"buckets":[[i,n],…],"sum":…,"min":…,"max":…}`) that databases written before it hold.
+//! Rollup rows keep [`Histogram::encode`]: `2;sum;min;max;n,n,skip:n,…` (version, exact
+//! totals, then the non-empty buckets in index order). A bare count `n` is the bucket after
+//! the previous one (the first: bucket 0); `skip:n` first skips that many empty buckets. The
+//! busy rows of a month hold long runs of neighbouring buckets, so this is about half the
+//! size of version 1 (`1;sum;min;max;i:n,i:n,…`, each bucket with its index), which
+//! [`Histogram::decode`] still reads, as it reads the serde JSON form
+//! (`{"buckets":[[i,n],…],"sum":…,"min":…,"max":…}`) of databases written before either.
 
 use super::stats::{DurationSummary, nearest_rank};
 use serde::{Deserialize, Serialize};
@@ -130,76 +133,95 @@ fn decimal(b: &[u8]) -> Option<u64> {
     })
 }
 
-/// A validated compact stored form (see [`Histogram::encode`]) with at least one value, its
-/// non-empty buckets parsed once (a grouped read decodes thousands of these).
-struct Compact {
+/// The exact totals of a validated stored form with at least one value.
+#[derive(Debug, Clone, Copy)]
+struct Totals {
     sum: u64,
     min: u64,
     max: u64,
     count: u64,
-    pairs: Vec<(u16, u64)>,
 }
 
-impl Compact {
-    /// Checks `s` as [`Histogram::decode`] does; `None` when it holds no values.
-    fn validate(s: &str) -> Result<Option<Self>, HistogramError> {
-        let bad = || HistogramError("ongeldige compacte vorm");
-        let mut parts = s.splitn(5, ';');
-        if parts.next() != Some("1") {
-            return Err(HistogramError("onbekende versie"));
+/// Parses the compact stored forms (see [`Histogram::encode`]): version 2 (counts with gaps)
+/// and version 1 (index:count pairs). The non-empty buckets go into `pairs`
+/// (cleared first, so a grouped read reuses one buffer); `None` when it holds no values.
+/// Checked as a deserialised histogram is: buckets in range, no overflowing count, minimum
+/// and maximum in the first and last non-empty bucket.
+fn parse_compact(s: &str, pairs: &mut Vec<(u16, u64)>) -> Result<Option<Totals>, HistogramError> {
+    let bad = || HistogramError("ongeldige compacte vorm");
+    pairs.clear();
+    let delta = match s.as_bytes().first() {
+        Some(b'2') => true,
+        Some(b'1') => false,
+        _ => return Err(HistogramError("onbekende versie")),
+    };
+    let mut parts = s.splitn(5, ';');
+    if !matches!(parts.next(), Some("1" | "2")) {
+        return Err(HistogramError("onbekende versie"));
+    }
+    let mut num = || -> Result<u64, HistogramError> {
+        parts
+            .next()
+            .and_then(|p| decimal(p.as_bytes()))
+            .ok_or_else(bad)
+    };
+    let (sum, min, max) = (num()?, num()?, num()?);
+    let list = parts.next().ok_or_else(bad)?.as_bytes();
+    let mut count = 0u64;
+    // The index of the previous bucket plus one (version 2 counts from there).
+    let mut next = 0u64;
+    // An empty list (no values) has no fields.
+    let fields = (!list.is_empty()).then(|| list.split(|b| *b == b','));
+    for field in fields.into_iter().flatten() {
+        if field.is_empty() {
+            // Version 1 tolerated empty pairs; version 2 never writes them.
+            if delta {
+                return Err(bad());
+            }
+            continue;
         }
-        let mut num = || -> Result<u64, HistogramError> {
-            parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)
+        let (i, n) = match field.iter().position(|b| *b == b':') {
+            Some(colon) => (
+                decimal(&field[..colon]).ok_or_else(bad)?,
+                decimal(&field[colon + 1..]).ok_or_else(bad)?,
+            ),
+            None if delta => (0, decimal(field).ok_or_else(bad)?),
+            None => return Err(bad()),
         };
-        let (sum, min, max) = (num()?, num()?, num()?);
-        let list = parts.next().ok_or_else(bad)?;
-        let (mut count, mut first, mut last) = (0u64, None::<u16>, None::<u16>);
-        let mut pairs = Vec::with_capacity(list.len() / 5 + 1);
-        // Byte by byte: a grouped read decodes tens of thousands of these per page.
-        for pair in list
-            .as_bytes()
-            .split(|b| *b == b',')
-            .filter(|p| !p.is_empty())
-        {
-            let colon = pair.iter().position(|b| *b == b':').ok_or_else(bad)?;
-            let i = decimal(&pair[..colon])
-                .and_then(|i| u16::try_from(i).ok())
-                .ok_or_else(bad)?;
-            let n = decimal(&pair[colon + 1..]).ok_or_else(bad)?;
-            if usize::from(i) >= BUCKETS {
-                return Err(HistogramError("bucket buiten bereik"));
-            }
-            if n > 0 {
-                count = count
-                    .checked_add(n)
-                    .ok_or(HistogramError("te grote telling"))?;
-                first = Some(first.map_or(i, |f| f.min(i)));
-                last = Some(last.map_or(i, |l| l.max(i)));
-                pairs.push((i, n));
-            }
+        // Version 2: `skip:n` skips that many empty buckets, a bare `n` is the next bucket.
+        let i = if delta {
+            next.checked_add(i).ok_or_else(bad)?
+        } else {
+            i
+        };
+        if usize::try_from(i).map_or(true, |i| i >= BUCKETS) {
+            return Err(HistogramError("bucket buiten bereik"));
         }
-        if count == 0 {
-            return Ok(None);
+        next = i + 1;
+        if n > 0 {
+            count = count
+                .checked_add(n)
+                .ok_or(HistogramError("te grote telling"))?;
+            pairs.push((i as u16, n));
         }
-        if min > max
-            || first.map(usize::from) != Some(Histogram::bucket_of(min))
-            || last.map(usize::from) != Some(Histogram::bucket_of(max))
-        {
-            return Err(HistogramError("minimum of maximum past niet bij de emmers"));
-        }
-        Ok(Some(Compact {
-            sum,
-            min,
-            max,
-            count,
-            pairs,
-        }))
     }
-
-    /// The non-empty buckets (already validated).
-    fn pairs(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        self.pairs.iter().copied()
+    if count == 0 {
+        return Ok(None);
     }
+    let first = pairs.iter().map(|p| p.0).min();
+    let last = pairs.iter().map(|p| p.0).max();
+    if min > max
+        || first.map(usize::from) != Some(Histogram::bucket_of(min))
+        || last.map(usize::from) != Some(Histogram::bucket_of(max))
+    {
+        return Err(HistogramError("minimum of maximum past niet bij de emmers"));
+    }
+    Ok(Some(Totals {
+        sum,
+        min,
+        max,
+        count,
+    }))
 }
 
 /// A dense accumulator for summing many stored histograms (a grouped rollup read): an add is
@@ -208,6 +230,8 @@ impl Compact {
 pub struct HistogramSum {
     buckets: Vec<u64>,
     totals: Histogram,
+    /// The buckets of the stored form being added, reused between adds.
+    scratch: Vec<(u16, u64)>,
 }
 
 impl Default for HistogramSum {
@@ -215,6 +239,7 @@ impl Default for HistogramSum {
         Self {
             buckets: vec![0; BUCKETS],
             totals: Histogram::new(),
+            scratch: Vec::with_capacity(BUCKETS),
         }
     }
 }
@@ -230,13 +255,13 @@ impl HistogramSum {
             self.totals.add_totals(h.count, h.sum, h.min, h.max);
             return Ok(());
         }
-        let Some(c) = Compact::validate(s)? else {
+        let Some(t) = parse_compact(s, &mut self.scratch)? else {
             return Ok(());
         };
-        for (i, n) in c.pairs() {
+        for &(i, n) in &self.scratch {
             self.buckets[usize::from(i)] += n;
         }
-        self.totals.add_totals(c.count, c.sum, c.min, c.max);
+        self.totals.add_totals(t.count, t.sum, t.min, t.max);
         Ok(())
     }
 
@@ -258,13 +283,18 @@ impl Histogram {
         Self::default()
     }
 
-    /// The compact stored form; see the module documentation.
+    /// The compact stored form (version 2); see the module documentation.
     pub fn encode(&self) -> String {
         use std::fmt::Write;
-        let mut s = format!("1;{};{};{};", self.sum, self.min, self.max);
-        for (n, (i, c)) in self.buckets.iter().enumerate() {
-            let sep = if n == 0 { "" } else { "," };
-            let _ = write!(s, "{sep}{i}:{c}");
+        let mut s = format!("2;{};{};{};", self.sum, self.min, self.max);
+        let mut next = 0u16;
+        for (k, (&i, &c)) in self.buckets.iter().enumerate() {
+            let sep = if k == 0 { "" } else { "," };
+            let _ = match i - next {
+                0 => write!(s, "{sep}{c}"),
+                skip => write!(s, "{sep}{skip}:{c}"),
+            };
+            next = i + 1;
         }
         s
     }
@@ -276,11 +306,12 @@ impl Histogram {
             return serde_json::from_str(s).map_err(|_| HistogramError("ongeldige JSON"));
         }
         let mut h = Histogram::new();
-        if let Some(c) = Compact::validate(s)? {
-            for (i, n) in c.pairs() {
+        let mut pairs = vec![];
+        if let Some(t) = parse_compact(s, &mut pairs)? {
+            for (i, n) in pairs {
                 *h.buckets.entry(i).or_default() += n;
             }
-            h.add_totals(c.count, c.sum, c.min, c.max);
+            h.add_totals(t.count, t.sum, t.min, t.max);
         }
         Ok(h)
     }
@@ -553,20 +584,39 @@ mod tests {
     fn compact_form_round_trip_and_old_json() {
         let h: Histogram = [3, 40, 40, 3600, 90_000].into_iter().collect();
         let compact = h.encode();
-        assert_eq!(compact, "1;93683;3;90000;3:1,36:2,140:1,213:1");
+        assert_eq!(compact, "2;93683;3;90000;3:1,32:2,103:1,72:1");
         assert_eq!(Histogram::decode(&compact).unwrap(), h);
+        // Neighbouring buckets need no index; version 1 of the same still reads.
+        let run: Histogram = [0, 1, 1, 2, 5].into_iter().collect();
+        assert_eq!(run.encode(), "2;9;0;5;1,2,1,2:1");
+        assert_eq!(Histogram::decode("1;9;0;5;0:1,1:2,2:1,5:1").unwrap(), run);
+        assert_eq!(
+            Histogram::decode("1;93683;3;90000;3:1,36:2,140:1,213:1").unwrap(),
+            h
+        );
         // What databases written before the compact form hold.
         let json = serde_json::to_string(&h).unwrap();
         assert!(json.starts_with('{'));
         assert_eq!(Histogram::decode(&json).unwrap(), h);
         assert_eq!(Histogram::decode("1;0;0;0;").unwrap(), Histogram::new());
+        assert_eq!(Histogram::decode("2;0;0;0;").unwrap(), Histogram::new());
         assert_eq!(
             Histogram::decode(&Histogram::new().encode()).unwrap(),
             Histogram::new()
         );
         for bad in [
             "",
-            "2;0;0;0;",
+            "3;0;0;0;",
+            "20;3;3;3;3:1",
+            "2;3;3;3;3:1,",
+            "2;3;3;3;3:1,,1",
+            "2;3;3;3;2:1",
+            "2;3;3;3;3:1x",
+            "2;3;3;3;+3:1",
+            "2;3;3;3;3:+1",
+            "2;6;3;3;3:1,1",
+            "2;3;3;3;369:1",
+            "2;3;3;3;3:1,18446744073709551615:1",
             "1;3;3",
             "1;3;3;3;999:1",
             "1;3;4;3;3:1",
@@ -584,6 +634,12 @@ mod tests {
         ] {
             assert!(Histogram::decode(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Version 1 of the compact form, as databases written before version 2 hold it.
+    fn encode_v1(h: &Histogram) -> String {
+        let pairs: Vec<String> = h.buckets().map(|(i, n)| format!("{i}:{n}")).collect();
+        format!("1;{};{};{};{}", h.sum, h.min, h.max, pairs.join(","))
     }
 
     fn value() -> impl Strategy<Value = u64> {
@@ -627,6 +683,9 @@ mod tests {
             prop_assert_eq!(&ha, &all);
             prop_assert_eq!(&hb2, &all);
             prop_assert_eq!(&Histogram::decode(&all.encode()).unwrap(), &all);
+            prop_assert_eq!(&Histogram::decode(&encode_v1(&all)).unwrap(), &all);
+            // Version 2 is never longer than version 1.
+            prop_assert!(all.encode().len() <= encode_v1(&all).len());
         }
 
         /// Summing stored forms (both kinds) equals recording everything in one histogram.
@@ -641,7 +700,12 @@ mod tests {
             let mut sum = HistogramSum::default();
             sum.add_encoded(&ha.encode()).unwrap();
             sum.add_encoded(&serde_json::to_string(&hb).unwrap()).unwrap();
-            prop_assert_eq!(&sum.finish(), &all);
+            sum.add_encoded(&encode_v1(&hb)).unwrap();
+            sum.add_encoded(&hb.encode()).unwrap();
+            let mut twice_b = all.clone();
+            twice_b.merge(&hb);
+            twice_b.merge(&hb);
+            prop_assert_eq!(&sum.finish(), &twice_b);
         }
     }
 
@@ -649,7 +713,10 @@ mod tests {
     fn sum_rejects_bad_rows_and_adds_nothing_of_them() {
         let h: Histogram = [5u64, 40, 3600].into_iter().collect();
         for bad in [
-            "2;1;1;1;1:1",        // unknown version
+            "3;1;1;1;1:1",        // unknown version
+            "2;5;5;5;5:1,x",      // not a count
+            "2;5;5;5;5:1,,1",     // an empty field
+            "2;5;5;5;400:1",      // bucket out of range
             "1;5;5;5;5:1,x",      // not a pair
             "1;5;5;5;999:1",      // bucket out of range
             "1;45;5;40;5:1,20:1", // maximum not in the last bucket
