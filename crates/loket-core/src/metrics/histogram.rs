@@ -385,15 +385,16 @@ impl Histogram {
         if other.count == 0 {
             return;
         }
+        if self.count == 0 {
+            // Grouping starts from empty rows: a copy builds the map in one sorted pass.
+            self.clone_from(other);
+            return;
+        }
         for (&i, &n) in &other.buckets {
             *self.buckets.entry(i).or_default() += n;
         }
-        if self.count == 0 {
-            (self.min, self.max) = (other.min, other.max);
-        } else {
-            self.min = self.min.min(other.min);
-            self.max = self.max.max(other.max);
-        }
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
         self.count += other.count;
         self.sum = self.sum.saturating_add(other.sum);
     }
