@@ -905,25 +905,7 @@ impl L {
     }
 
     pub fn weekday(&self, i: usize) -> &'static str {
-        const NL: [&str; 7] = [
-            "maandag",
-            "dinsdag",
-            "woensdag",
-            "donderdag",
-            "vrijdag",
-            "zaterdag",
-            "zondag",
-        ];
-        const EN: [&str; 7] = [
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ];
-        if self.en() { EN[i % 7] } else { NL[i % 7] }
+        crate::i18n::Tr(self.0).weekday(i % 7)
     }
 
     pub fn date(&self, d: chrono::NaiveDate) -> String {

@@ -64,15 +64,7 @@ impl Tr {
     }
     /// A weekday's name, Monday = 0: "maandag" or "Monday".
     pub fn weekday(&self, day0: usize) -> &'static str {
-        const NL: [&str; 7] = [
-            "maandag",
-            "dinsdag",
-            "woensdag",
-            "donderdag",
-            "vrijdag",
-            "zaterdag",
-            "zondag",
-        ];
+        const NL: [&str; 7] = loket_core::staffing::WEEKDAYS_NL;
         const EN: [&str; 7] = [
             "Monday",
             "Tuesday",
