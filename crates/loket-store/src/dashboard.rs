@@ -13,6 +13,23 @@ pub const SAMPLE_LOOKBACK_MS: i64 = 31 * 86_400_000;
 /// The stride of the partial sample index (`conversations_sample64`, migration 0016).
 pub const SAMPLE_STRIDE: i64 = 64;
 
+/// The fewest conversations a sample at [`SAMPLE_STRIDE`] may hold: nearest-rank percentiles
+/// of 500 are within about three percentile points of the whole.
+pub const MIN_STRIDED_SAMPLE: i64 = 500;
+
+/// One in how many of `count` conversations a timing sample of about `target` takes: one in
+/// [`SAMPLE_STRIDE`] or more as soon as that still leaves [`MIN_STRIDED_SAMPLE`], so the scan
+/// walks the partial sample index (a week of the whole country: 40,000 conversations, 600
+/// index entries instead of 200,000).
+pub fn sample_every(count: i64, target: i64) -> i64 {
+    let every = (count.max(1) + target.max(1) - 1) / target.max(1);
+    if count >= SAMPLE_STRIDE * MIN_STRIDED_SAMPLE {
+        every.max(SAMPLE_STRIDE)
+    } else {
+        every
+    }
+}
+
 /// Filters shared by the dashboard's raw reads; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct DashFilter {
@@ -328,5 +345,24 @@ impl Store {
         );
         with_pool!(self, p => Ok(bind_filter!(sqlx::query_as(&sql), f)
             .bind(from).bind(to).bind(from - SAMPLE_LOOKBACK_MS).fetch_all(p).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_strides() {
+        // Small periods: everything, then about 2,000.
+        assert_eq!(sample_every(0, 2_000), 1);
+        assert_eq!(sample_every(1_999, 2_000), 1);
+        assert_eq!(sample_every(2_001, 2_000), 2);
+        assert_eq!(sample_every(31_999, 2_000), 16);
+        // From 64 × 500 on the partial index's stride, which still leaves 500 or more.
+        assert_eq!(sample_every(32_000, 2_000), SAMPLE_STRIDE);
+        assert!(32_000 / sample_every(32_000, 2_000) >= MIN_STRIDED_SAMPLE);
+        assert_eq!(sample_every(128_000, 2_000), 64);
+        assert_eq!(sample_every(2_000_000, 2_000), 1_000);
     }
 }
