@@ -24,7 +24,8 @@ pub enum BenchCmd {
     },
     /// A tenant's 30-day and 365-day dashboard figures from the rollups (hourly rows only, up to
     /// daily, up to monthly) against a scan of the raw tables, on a generated history of all
-    /// municipalities (SQLite). Fails when any of them disagrees with the raw scan.
+    /// municipalities (SQLite, or PostgreSQL with `--postgres`). Fails when any of them
+    /// disagrees with the raw scan.
     Dashboard {
         /// Days of generated history.
         #[arg(long, default_value_t = 365)]
@@ -44,6 +45,10 @@ pub enum BenchCmd {
         /// Only the pages through the server (skips the raw scans, which take minutes).
         #[arg(long)]
         pages_only: bool,
+        /// A PostgreSQL database (`postgres://…`) instead of SQLite: used when it holds
+        /// conversations, else migrated and generated there and kept.
+        #[arg(long, conflicts_with = "database")]
+        postgres: Option<String>,
     },
 }
 
@@ -69,7 +74,14 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             tenant,
             repeat,
             pages_only,
-        } => dashboard(days, scale, database, &tenant, repeat, pages_only).await,
+            postgres,
+        } => {
+            let target = match postgres {
+                Some(url) => History::Postgres(url),
+                None => History::Sqlite(database),
+            };
+            dashboard(days, scale, target, &tenant, repeat, pages_only).await
+        }
         BenchCmd::Text { messages } => {
             text(messages);
             Ok(())
@@ -314,18 +326,58 @@ fn median_ms(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Where the dashboard benchmark's history lives.
+enum History {
+    /// A SQLite file (a temporary one when none is given).
+    Sqlite(Option<std::path::PathBuf>),
+    /// A PostgreSQL database URL.
+    Postgres(String),
+}
+
+/// Generates `days` of history into `store` (migrated, tenants seeded).
+async fn generate_into(
+    store: &loket_store::Store,
+    days: u32,
+    scale: f64,
+    end: i64,
+) -> anyhow::Result<()> {
+    store.migrate().await?;
+    loket_server::seed::tenants(store).await?;
+    let g = crate::history::generate(store, days, 5, scale, end).await?;
+    println!(
+        "history: {} conversations, {} messages, {} municipalities, {days} days, generated and written in {:.1} s ({:.0} conversations/s)",
+        g.conversations,
+        g.messages,
+        g.tenants,
+        g.seconds,
+        g.conversations as f64 / g.seconds
+    );
+    Ok(())
+}
+
 async fn dashboard(
     days: u32,
     scale: f64,
-    database: Option<std::path::PathBuf>,
+    target: History,
     tenant: &str,
     repeat: usize,
     pages_only: bool,
 ) -> anyhow::Result<()> {
     let repeat = repeat.max(1);
     let end = loket_store::rollups::hour_of(loket_store::now_ms());
-    // A given database that does not exist yet is generated there and kept, so a second run
-    // can measure again without generating.
+    // A given database that does not exist yet (or, on PostgreSQL, holds no conversations) is
+    // generated there and kept, so a second run can measure again without generating.
+    let database = match target {
+        History::Sqlite(database) => database,
+        History::Postgres(url) => {
+            let store = loket_store::Store::connect(&url).await?;
+            store.migrate().await?;
+            if store.conversation_count().await? == 0 {
+                generate_into(&store, days, scale, end).await?;
+            }
+            return measure(store, None, url, tenant, repeat, pages_only, end).await;
+        }
+    };
     let existing = database.as_ref().filter(|p| p.exists()).cloned();
     let (store, dir, store_url) = match existing {
         Some(path) => (
@@ -345,20 +397,24 @@ async fn dashboard(
             };
             let url = format!("sqlite://{}", path.display());
             let store = loket_store::Store::connect(&url).await?;
-            store.migrate().await?;
-            loket_server::seed::tenants(&store).await?;
-            let g = crate::history::generate(&store, days, 5, scale, end).await?;
-            println!(
-                "history: {} conversations, {} messages, {} municipalities, {days} days, generated and written in {:.1} s ({:.0} conversations/s)",
-                g.conversations,
-                g.messages,
-                g.tenants,
-                g.seconds,
-                g.conversations as f64 / g.seconds
-            );
+            generate_into(&store, days, scale, end).await?;
             (store, dir, url)
         }
     };
+    measure(store, dir, store_url, tenant, repeat, pages_only, end).await
+}
+
+/// The reads against the raw scan (unless `pages_only`), then the pages, on `store`; removes
+/// the temporary `dir` afterwards.
+async fn measure(
+    store: loket_store::Store,
+    dir: Option<std::path::PathBuf>,
+    store_url: String,
+    tenant: &str,
+    repeat: usize,
+    pages_only: bool,
+    end: i64,
+) -> anyhow::Result<()> {
     store.migrate().await?;
     println!("machine: {}", machine());
     println!(
