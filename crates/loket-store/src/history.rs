@@ -216,14 +216,18 @@ impl Store {
     }
 
     /// After a bulk load: sums the rollup projections, which [`Store::insert_history`] leaves
-    /// alone (a national row would be merged once per batch), and moves PostgreSQL's id
-    /// sequence past the explicit ids.
+    /// alone (a national row would be merged once per batch), moves PostgreSQL's id sequence
+    /// past the explicit ids and has PostgreSQL vacuum and analyse the loaded tables.
     pub async fn after_history(&self) -> Result<()> {
         self.rebuild_rollup_projections().await?;
         if let crate::Pool::Postgres(p) = &self.pool {
             sqlx::query("SELECT setval(pg_get_serial_sequence('conversations', 'id'), (SELECT COALESCE(MAX(id), 1) FROM conversations))")
                 .execute(p)
                 .await?;
+            // A bulk load leaves no statistics and no visibility map: without them PostgreSQL
+            // plans the dashboard's reads blind and cannot answer them from the indexes alone
+            // until autovacuum comes by.
+            sqlx::query("VACUUM (ANALYZE)").execute(p).await?;
         }
         Ok(())
     }
