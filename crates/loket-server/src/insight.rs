@@ -17,6 +17,7 @@ use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, Tr, lang_of, tformat};
 use crate::state::{AppState, Tenant};
+use crate::timing::ServerTiming;
 use crate::ui::{self, Nav, page};
 use askama::Template;
 use axum::Router;
@@ -34,7 +35,7 @@ use loket_core::staffing::{
 };
 use loket_core::{Channel, Role, TenantCode, TenantKind};
 use loket_store::insight::{InsightSettingsRow, InsightSettingsUpdate, NewShift, ShiftRow};
-use loket_store::rollups::RollupRow;
+use loket_store::rollups::{HourlyArrivals, RollupRow};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -1322,12 +1323,14 @@ fn units_of(state: &AppState, tenant: &Tenant) -> (Vec<String>, Vec<String>) {
     }
 }
 
-/// Past weeks of arrivals per group and tenant, oldest week first, from the hourly rollups of
-/// the last `weeks` whole weeks before `now_ms`'s hour. Chat counts new conversations (one
-/// chat is one piece of work); the other channels count inbound messages (each wants an
-/// answer). Hours are converted to Amsterdam wall-clock time before they are put in a slot.
+/// Past weeks of arrivals per group and tenant, oldest week first, from the hourly arrivals
+/// of the last `weeks` whole weeks before `end_ms`'s hour ([`Store::arrivals_hourly`]: chats
+/// count new conversations, the other channels inbound messages). Hours are converted to
+/// Amsterdam wall-clock time before they are put in a slot.
+///
+/// [`Store::arrivals_hourly`]: loket_store::Store::arrivals_hourly
 fn week_counts(
-    rows: &[RollupRow],
+    rows: &[HourlyArrivals],
     end_ms: i64,
     weeks: usize,
 ) -> BTreeMap<(String, ChannelGroup), Vec<WeekCounts>> {
@@ -1341,27 +1344,34 @@ fn week_counts(
         if w >= weeks {
             continue;
         }
-        let group = Channel::parse(&r.channel)
-            .map(ChannelGroup::of)
-            .unwrap_or(ChannelGroup::Async);
-        let n = match group {
-            ChannelGroup::Realtime => r.new_conversations,
-            ChannelGroup::Async => r.inbound,
-        };
-        if n <= 0 {
-            continue;
-        }
         let Some(utc) = Utc.timestamp_millis_opt(r.hour_start).single() else {
             continue;
         };
         let slot = HourOfWeek::of_local(utc.with_timezone(&AMS).naive_local());
-        let hist = out
-            .entry((r.tenant_code.clone(), group))
-            .or_insert_with(|| vec![[0u32; SLOTS]; weeks]);
-        let cell = &mut hist[weeks - 1 - w][slot.index()];
-        *cell = cell.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        for (group, n) in [
+            (ChannelGroup::Realtime, r.realtime),
+            (ChannelGroup::Async, r.other),
+        ] {
+            if n <= 0 {
+                continue;
+            }
+            let hist = out
+                .entry((r.tenant_code.clone(), group))
+                .or_insert_with(|| vec![[0u32; SLOTS]; weeks]);
+            let cell = &mut hist[weeks - 1 - w][slot.index()];
+            *cell = cell.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        }
     }
     out
+}
+
+/// The channels whose arrivals are real-time work (chat): the rest is asynchronous.
+fn realtime_channels() -> Vec<&'static str> {
+    Channel::ALL
+        .into_iter()
+        .filter(|c| ChannelGroup::of(*c) == ChannelGroup::Realtime)
+        .map(Channel::as_str)
+        .collect()
 }
 
 /// One channel group's advice, with the pool's savings sentence when it is a pool.
@@ -1437,31 +1447,19 @@ async fn staffing_grid(
     tenant: &Tenant,
     shifts: &[ShiftRow],
     t: Tr,
+    st: &mut ServerTiming,
 ) -> AppResult<(Vec<GroupSummary>, WeekGrid, usize)> {
     let (arrival_tenants, units) = units_of(state, tenant);
     let weeks = ForecastParams::default().weeks();
     // The current (partial) hour counts as part of the latest week.
     let end = loket_store::rollups::hour_of(loket_store::now_ms()) + loket_store::rollups::HOUR_MS;
     let from = end - weeks as i64 * WEEK_MS;
+    // Per tenant and hour, summed over channels (per group) and topics in the database.
     let rows = state
         .store
-        .rollups_grouped(
-            &arrival_tenants,
-            from,
-            end,
-            loket_store::rollups::Tier::Hour,
-            // Per tenant, hour and channel, summed over topics; volume only.
-            loket_store::rollups::GroupBy {
-                tenant: true,
-                time: true,
-                channel: true,
-                volume_only: true,
-                ..Default::default()
-            },
-            None,
-            None,
-        )
+        .arrivals_hourly(&arrival_tenants, from, end, &realtime_channels())
         .await?;
+    st.mark("arrivals");
     let counts = week_counts(&rows, end, weeks);
     let is_pool = tenant.kind == TenantKind::Regio;
     // Measured handle time per channel group over the same weeks (see loket_store::activity).
@@ -1477,6 +1475,7 @@ async fn staffing_grid(
             e.1 += secs;
         }
     }
+    st.mark("handle-time");
     let mut advice: Vec<GroupAdvice> = Vec::new();
     let mut summaries = Vec::new();
     for group in ChannelGroup::ALL {
@@ -1565,6 +1564,7 @@ async fn staffing_grid(
         .collect();
     let rostered = staffing::rostered(&shifts, &unit_codes);
     let grid = WeekGrid::build(&advice, &rostered, Tolerance::default());
+    st.mark("advice");
     Ok((summaries, grid, arrival_tenants.len()))
 }
 
@@ -1580,10 +1580,12 @@ async fn roster_page(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    let mut st = ServerTiming::start();
     let r = async {
         let (_, units) = units_of(&state, &ctx.tenant);
         let rows = state.store.roster_shifts(&units).await?;
-        let (groups, grid, n) = staffing_grid(&state, &ctx.tenant, &rows, ctx.t).await?;
+        st.mark("roster");
+        let (groups, grid, n) = staffing_grid(&state, &ctx.tenant, &rows, ctx.t, &mut st).await?;
         let users = roster_users(&state, &ctx.tenant).await?;
         Ok::<_, AppError>((units, rows, groups, grid, n, users))
     }
@@ -1634,7 +1636,8 @@ async fn roster_page(
             )
         })
         .collect();
-    page(&RosterPage {
+    st.mark("page");
+    let mut r = page(&RosterPage {
         by_hour,
         grid_days: (0..7).map(|d| ctx.t.weekday(d)).collect(),
         t: ctx.t,
@@ -1651,7 +1654,13 @@ async fn roster_page(
             .collect(),
         weekdays: (0..7).map(|d| (d, ctx.t.weekday(d))).collect(),
         a: ctx.page("bezetting", flash),
-    })
+    });
+    st.mark("render");
+    r.headers_mut().insert(
+        axum::http::HeaderName::from_static("server-timing"),
+        st.header(),
+    );
+    r
 }
 
 /// The users who can be rostered: anyone with a role in the tenant (a pool: the pool or one
@@ -2261,16 +2270,18 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
             .unwrap()
             .timestamp_millis();
-        let row = RollupRow {
+        let row = HourlyArrivals {
             tenant_code: "GM0344".into(),
             hour_start: at,
-            channel: "webchat".into(),
-            new_conversations: 3,
-            inbound: 9,
-            ..RollupRow::default()
+            realtime: 3,
+            other: 9,
         };
         let c = week_counts(&[row], end, 4);
         let h = &c[&("GM0344".to_string(), ChannelGroup::Realtime)];
         assert_eq!(h[3][9], 3, "last week, Monday 09:00 local");
+        let h = &c[&("GM0344".to_string(), ChannelGroup::Async)];
+        assert_eq!(h[3][9], 9);
+        assert_eq!(h[3].iter().sum::<u32>(), 9, "nothing elsewhere");
+        assert_eq!(realtime_channels(), vec!["webchat"]);
     }
 }

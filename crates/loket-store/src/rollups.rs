@@ -383,6 +383,17 @@ pub struct RollupKey {
     pub topic: String,
 }
 
+/// Arrivals of one tenant in one hour, for staffing advice ([`Store::arrivals_hourly`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct HourlyArrivals {
+    pub tenant_code: String,
+    pub hour_start: i64,
+    /// New conversations on the real-time channels.
+    pub realtime: i64,
+    /// Inbound messages on the other channels.
+    pub other: i64,
+}
+
 /// One rollup row, or a change to one (the same shape: counters add, histograms merge).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RollupRow {
@@ -1558,6 +1569,54 @@ impl Store {
             }
         }
         Ok(out.into_values().collect())
+    }
+
+    /// Arrivals per tenant and hour of `[from, to)` (rounded down to whole hours) for staffing
+    /// advice, summed in the database over channels and topics: `realtime` counts the new
+    /// conversations on `realtime_channels` (one chat is one piece of work), `other` the
+    /// inbound messages on every other channel (each wants an answer). One row per tenant and
+    /// hour with arrivals, ordered by both: a pool's four weeks are a few ten thousand rows
+    /// instead of one per channel as well.
+    pub async fn arrivals_hourly(
+        &self,
+        tenants: &[String],
+        from: i64,
+        to: i64,
+        realtime_channels: &[&str],
+    ) -> Result<Vec<HourlyArrivals>> {
+        if tenants.is_empty() {
+            return Ok(vec![]);
+        }
+        let n = tenants.len();
+        let (a, b) = (n + 1, n + 2);
+        let rt = if realtime_channels.is_empty() {
+            "FALSE".to_string()
+        } else {
+            format!(
+                "channel IN ({})",
+                placeholders(n + 3, realtime_channels.len())
+            )
+        };
+        let sql = format!(
+            "SELECT tenant_code, hour_start,
+                    CAST(COALESCE(SUM(CASE WHEN {rt} THEN new_conversations ELSE 0 END), 0) AS BIGINT) AS realtime,
+                    CAST(COALESCE(SUM(CASE WHEN {rt} THEN 0 ELSE inbound END), 0) AS BIGINT) AS other
+             FROM {} WHERE tenant_code IN ({}) AND hour_start >= ${a} AND hour_start < ${b}
+             GROUP BY tenant_code, hour_start ORDER BY tenant_code, hour_start",
+            Table::full(Tier::Hour).name(),
+            placeholders(1, n),
+        );
+        let rows: Vec<HourlyArrivals> = with_pool!(self, p => {
+            let mut q = sqlx::query_as::<_, HourlyArrivals>(&sql);
+            for t in tenants { q = q.bind(t); }
+            q = q.bind(hour_of(from)).bind(hour_of(to));
+            for c in realtime_channels { q = q.bind(*c); }
+            q.fetch_all(p).await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.realtime != 0 || r.other != 0)
+            .collect())
     }
 
     /// The same rows as [`Store::rollups_hourly`], computed from the raw tables

@@ -36,6 +36,7 @@ both!(
     days_and_months_sum_their_hours_across_dst,
     mixed_grain_equals_hourly_sums,
     grouped_reads_equal_grouping_the_rows,
+    arrivals_equal_the_hourly_rows,
     history_spread_over_team_members,
 );
 
@@ -853,6 +854,62 @@ async fn grouped_reads_equal_grouping_the_rows(s: Store) {
         .await
         .unwrap();
     assert!(none.is_empty(), "{none:?}");
+}
+
+/// The staffing grid's arrivals per tenant and hour are the hourly rows' new chats and other
+/// inbound messages, summed over channels and topics.
+async fn arrivals_equal_the_hourly_rows(s: Store) {
+    seed(&s).await;
+    let batch = history_between(
+        utc("2025-03-01T00:00:00Z"),
+        utc("2025-03-20T00:00:00Z"),
+        11 * 60_000,
+    );
+    s.insert_history(&batch).await.unwrap();
+    s.after_history().await.unwrap();
+    let (from, to) = (utc("2025-03-03T07:30:00Z"), utc("2025-03-17T00:00:00Z"));
+    let hourly = s.rollups_hourly(&all(), from, to).await.unwrap();
+    let expect = |realtime: &[&str]| {
+        let mut want: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
+        for r in &hourly {
+            let e = want
+                .entry((r.tenant_code.clone(), r.hour_start))
+                .or_default();
+            if realtime.contains(&r.channel.as_str()) {
+                e.0 += r.new_conversations;
+            } else {
+                e.1 += r.inbound;
+            }
+        }
+        want.into_iter()
+            .filter(|(_, (a, b))| *a != 0 || *b != 0)
+            .map(|((tenant_code, hour_start), (realtime, other))| {
+                loket_store::rollups::HourlyArrivals {
+                    tenant_code,
+                    hour_start,
+                    realtime,
+                    other,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    // One channel of the history as the real-time one (the grid's is chat).
+    let chat = hourly[0].channel.clone();
+    assert!(
+        hourly.iter().any(|r| r.channel != chat),
+        "more than one channel"
+    );
+    let got = s
+        .arrivals_hourly(&all(), from, to, &[chat.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(got, expect(&[chat.as_str()]));
+    assert!(got.iter().any(|r| r.realtime > 0), "real-time arrivals");
+    assert!(got.iter().any(|r| r.other > 0), "other channels too");
+    // No real-time channel: every inbound message is other work.
+    let got = s.arrivals_hourly(&all(), from, to, &[]).await.unwrap();
+    assert_eq!(got, expect(&[]));
+    assert!(got.iter().all(|r| r.realtime == 0));
 }
 
 /// The demo's history gets the demo teams' members as team and agent, on the conversations

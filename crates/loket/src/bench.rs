@@ -598,6 +598,7 @@ async fn pages(db_url: &str, tenant: &str, repeat: usize) -> anyhow::Result<()> 
             "staffing grid (bezetting)",
             format!("/admin/{tenant}/bezetting"),
         ),
+        ("pool staffing grid", format!("/admin/{pool}/bezetting")),
     ] {
         let mut ms = vec![];
         let mut size = 0;
