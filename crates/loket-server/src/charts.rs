@@ -68,11 +68,14 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// A round upper bound for the value axis: 1, 2, 2.5 or 5 times a power of ten.
+/// A round upper bound for the value axis: 1, 2, 2.5 or 5 times a power of ten. A maximum a
+/// rounding error above a round value (shares that add up to 100.00000000000001 %) keeps
+/// that value, not the next one.
 pub fn nice_max(max: f64) -> f64 {
     if max <= 0.0 || !max.is_finite() {
         return 1.0;
     }
+    let max = max * (1.0 - 1e-9);
     let mag = 10f64.powf(max.log10().floor());
     [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
@@ -351,5 +354,11 @@ mod tests {
         assert_eq!(nice_max(180.0), 200.0);
         assert_eq!(nice_max(2100.0), 2500.0);
         assert_eq!(nice_max(5.0), 5.0);
+        assert_eq!(nice_max(100.0), 100.0);
+        // Percentages that add up to a hair over 100 (floating point) stay on a 100 axis.
+        let shares: f64 = [100.0 / 3.0, 100.0 / 3.0, 100.0 / 3.0, 1e-13].iter().sum();
+        assert!(shares > 100.0);
+        assert_eq!(nice_max(shares), 100.0);
+        assert_eq!(nice_max(100.5), 200.0);
     }
 }
