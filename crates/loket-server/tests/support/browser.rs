@@ -246,6 +246,10 @@ impl Browser {
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
+            // Chromium on Linux takes its locale (date fields, number formats) from the
+            // environment, not from `--lang`: Dutch, as a Dutch agent's browser. It needs
+            // Debian's chromium-l10n; without it Chromium falls back to en-US.
+            .env("LANGUAGE", "nl")
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(log_err)
